@@ -1,0 +1,1 @@
+"""qbsync_common."""
