@@ -1,0 +1,60 @@
+# qbsync developer commands. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+export UV_LINK_MODE ?= copy
+PACKAGES := libs/common/src libs/qbo-client/src sandbox/qbo-emulator/src services/oauth-gateway/src services/partner-sync/src services/invoice-sync/src services/payment-poller/src
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}'
+
+.PHONY: uv
+uv:
+	@command -v uv >/dev/null 2>&1 || [ -x "$(UV)" ] || python3 -m pip install --user --quiet uv || python3 -m pip install --quiet uv
+
+.PHONY: install
+install: uv ## create .venv with every package of the workspace (from uv.lock)
+	$(UV) sync --locked --all-packages
+
+.PHONY: migrate
+migrate: install ## create or upgrade every service's schema
+	$(UV) run python -m qbsync_dev migrate
+
+.PHONY: run
+run: install ## the whole system locally: emulator + migrations + all services (Ctrl-C stops)
+	$(UV) run python -m qbsync_dev run
+
+.PHONY: test
+test: install ## all tests (needs RabbitMQ and PostgreSQL on their default ports)
+	$(UV) run pytest -q $(PYTEST_ARGS)
+
+.PHONY: lint
+lint: install ## ruff lint and format check
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+
+.PHONY: format
+format: install ## apply ruff fixes and formatting
+	$(UV) run ruff check --fix .
+	$(UV) run ruff format .
+
+.PHONY: typecheck
+typecheck: install ## mypy --strict on our packages
+	$(UV) run mypy $(PACKAGES)
+
+.PHONY: contracts
+contracts: install ## regenerate contracts/ (AsyncAPI + JSON Schemas) from the models
+	$(UV) run python -m qbsync_common.contract.export
+
+.PHONY: bench
+bench: install ## benchmarks (plumbing, emulator, client); prints a table
+	$(UV) run python -m qbsync_dev bench
+
+.PHONY: up
+up: ## docker compose: the whole stack with RabbitMQ, PostgreSQL, Jaeger, Prometheus, Grafana
+	docker compose up --build -d
+
+.PHONY: down
+down: ## stop the docker compose stack
+	docker compose down

@@ -1,0 +1,1 @@
+"""RabbitMQ plumbing: topology, confirmed publishing, consuming with retries and parking, outbox relay."""

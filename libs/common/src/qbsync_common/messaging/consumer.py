@@ -1,0 +1,345 @@
+"""Consuming one queue: parse at the edge, dedupe through the inbox, ack only after commit,
+retry transient failures through delay queues, park everything else with its reason."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from qbsync_common.contract.envelope import Envelope
+from qbsync_common.contract.registry import ContractError, parse_event
+from qbsync_common.logs import log_context
+from qbsync_common.messaging.errors import DuplicateEvent, PermanentError, is_transient
+from qbsync_common.messaging.publisher import PublishFailed, Publisher
+from qbsync_common.messaging.topology import PARKING_EXCHANGE, ConsumerSpec
+from qbsync_common.metrics import ServiceMetrics
+from qbsync_common.tables import PlumbingTables
+from qbsync_common.telemetry import extract_context, inject_headers
+
+log = logging.getLogger(__name__)
+_tracer = trace.get_tracer("qbsync.messaging")
+
+ATTEMPT_HEADER = "x-qbsync-attempt"
+PARK_REASON_HEADER = "x-qbsync-park-reason"
+ORIGINAL_ROUTING_KEY_HEADER = "x-qbsync-routing-key"
+NOT_IMPLEMENTED = "not-implemented"
+
+
+@dataclass
+class Delivery:
+    """What a handler gets: the validated event and the way to commit its effects exactly once."""
+
+    envelope: Envelope
+    data: BaseModel
+    attempt: int
+    consumer: str
+    _sessions: async_sessionmaker[AsyncSession]
+    _tables: PlumbingTables
+    _crash_hook: Callable[[str], None]
+    recorded: bool = field(default=False, init=False)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """The handler's final transaction. The inbox row is inserted first, so a concurrent or later
+        redelivery of the same event blocks on it and then finds it: effects happen once."""
+        async with self._sessions() as session, session.begin():
+            inbox = self._tables.inbox
+            inserted = await session.execute(
+                insert(inbox)
+                .values(
+                    consumer=self.consumer, event_id=self.envelope.id, event_type=self.envelope.type
+                )
+                .on_conflict_do_nothing()
+                .returning(inbox.c.event_id)
+            )
+            if inserted.first() is None:
+                raise DuplicateEvent(self.envelope.id)
+            yield session
+            self._crash_hook("before-commit")
+        self.recorded = True
+
+
+Handler = Callable[[Delivery], Awaitable[None]]
+
+
+class EventConsumer:
+    """One consumer queue of a service. `start` on a fresh channel after every (re)connect."""
+
+    def __init__(
+        self,
+        spec: ConsumerSpec,
+        handlers: Mapping[str, Handler],
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        tables: PlumbingTables,
+        metrics: ServiceMetrics,
+        max_attempts: int,
+        prefetch: int,
+        crash_hook: Callable[[str], None] = lambda point: None,
+    ) -> None:
+        self.spec = spec
+        self._handlers = dict(handlers)
+        self._sessions = sessions
+        self._tables = tables
+        self._metrics = metrics
+        self._max_attempts = max_attempts
+        self._prefetch = prefetch
+        self._crash_hook = crash_hook
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._queue: AbstractQueue | None = None
+        self._consumer_tag: str | None = None
+        self._publisher: Publisher | None = None
+
+    @property
+    def name(self) -> str:
+        return self.spec.queue
+
+    @property
+    def consuming(self) -> bool:
+        return self._consumer_tag is not None
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._tasks)
+
+    async def start(self, channel: AbstractChannel, publisher: Publisher) -> None:
+        from qbsync_common.messaging.topology import declare_consumer
+
+        await channel.set_qos(prefetch_count=self._prefetch)
+        self._queue = await declare_consumer(channel, self.spec)
+        self._publisher = publisher
+        self._consumer_tag = await self._queue.consume(self._on_message, no_ack=False)
+
+    async def stop_consuming(self) -> None:
+        """basic.cancel: no new deliveries; the ones we hold are still ours to finish."""
+        queue, tag = self._queue, self._consumer_tag
+        self._consumer_tag = None
+        if queue is not None and tag is not None:
+            try:
+                await queue.cancel(tag)
+            except Exception as exc:  # channel already gone: nothing more will arrive anyway
+                log.debug("cancel of %s failed: %s", self.name, exc)
+
+    async def drain(self, grace_s: float) -> None:
+        """Let in-flight handlers finish; past the grace period cancel them (they requeue)."""
+        if self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks), timeout=grace_s)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=5)
+
+    def detach(self) -> None:
+        """The connection died: forget its consumer tag (deliveries will be redelivered)."""
+        self._consumer_tag = None
+        self._queue = None
+
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        # Run each delivery as its own task; prefetch bounds how many exist at once.
+        task = asyncio.create_task(self._process(message))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _process(self, message: AbstractIncomingMessage) -> None:
+        started = time.perf_counter()
+        headers = message.headers or {}
+        attempt = int(str(headers.get(ATTEMPT_HEADER, 1)))
+        try:
+            envelope, data = parse_event(message.body)
+        except ContractError as exc:
+            await self._park(message, f"{exc.reason}: {exc.field or '-'}: {exc.message}", "?")
+            return
+        event_type = envelope.type
+        handler = self._handlers.get(event_type)
+        if handler is None:
+            await self._park(message, f"{NOT_IMPLEMENTED}: no handler for {event_type}", event_type)
+            return
+        parent = extract_context(headers)
+        with (
+            log_context(tenant_id=envelope.tenantid, event_id=envelope.id),
+            _tracer.start_as_current_span(
+                f"process {self.name}",
+                context=parent,
+                kind=SpanKind.CONSUMER,
+                attributes={
+                    "messaging.system": "rabbitmq",
+                    "messaging.operation.name": "process",
+                    "messaging.destination.name": self.name,
+                    "messaging.message.id": envelope.id,
+                    "cloudevents.event_type": event_type,
+                    "qbsync.tenant_id": envelope.tenantid,
+                    "qbsync.attempt": attempt,
+                },
+            ) as span,
+        ):
+            self._observe_age(message, event_type)
+            outcome = await self._handle(message, envelope, data, handler, attempt, span)
+            if outcome != "ack":
+                span.set_status(Status(StatusCode.ERROR, outcome))
+        self._metrics.handling_seconds.labels(
+            self._metrics.service, self.name, event_type
+        ).observe(time.perf_counter() - started)
+
+    async def _handle(
+        self,
+        message: AbstractIncomingMessage,
+        envelope: Envelope,
+        data: BaseModel,
+        handler: Handler,
+        attempt: int,
+        span: trace.Span,
+    ) -> str:
+        event_type = envelope.type
+        delivery = Delivery(
+            envelope, data, attempt, self.name, self._sessions, self._tables, self._crash_hook
+        )
+        try:
+            if await self._already_processed(envelope.id):
+                raise DuplicateEvent(envelope.id)
+            self._crash_hook("before-handler")
+            await handler(delivery)
+            if not delivery.recorded:
+                # A handler with nothing to write still marks the event done.
+                async with delivery.transaction():
+                    pass
+        except DuplicateEvent:
+            await self._settle(message, "duplicate", event_type)
+            return "duplicate"
+        except asyncio.CancelledError:
+            # Shutdown past the grace period: hand the message back, never drop it.
+            await _safe(message.nack(requeue=True))
+            self._count(event_type, "requeued")
+            raise
+        except Exception as exc:
+            span.record_exception(exc)
+            return await self._fail(message, envelope, attempt, exc)
+        self._crash_hook("after-commit-before-ack")
+        await self._settle(message, "ack", event_type)
+        return "ack"
+
+    async def _fail(
+        self, message: AbstractIncomingMessage, envelope: Envelope, attempt: int, exc: Exception
+    ) -> str:
+        event_type = envelope.type
+        if isinstance(exc, PermanentError) or not is_transient(exc):
+            reason = exc.reason if isinstance(exc, PermanentError) else type(exc).__name__
+            log.warning("event %s failed permanently (%s): %s", envelope.id, reason, exc)
+            await self._park(message, f"permanent: {exc}", event_type)
+            return "parked"
+        if attempt >= self._max_attempts:
+            log.error("event %s failed %d times, parking: %s", envelope.id, attempt, exc)
+            await self._park(message, f"retries-exhausted after {attempt}: {exc!r}", event_type)
+            return "parked"
+        log.info("event %s failed (attempt %d), retrying: %r", envelope.id, attempt, exc)
+        await self._retry(message, attempt + 1, event_type)
+        return "retry"
+
+    async def _already_processed(self, event_id: str) -> bool:
+        inbox = self._tables.inbox
+        async with self._sessions() as session:
+            found = await session.execute(
+                select(inbox.c.event_id).where(
+                    inbox.c.consumer == self.name, inbox.c.event_id == event_id
+                )
+            )
+            return found.first() is not None
+
+    async def _retry(self, message: AbstractIncomingMessage, attempt: int, event_type: str) -> None:
+        delay = self.spec.retry_delay_ms(attempt - 1)
+        # Jitter shortens, never lengthens: a tier queue only expires at its head (RMQ-ttl).
+        expiration = max(1, int(delay * random.uniform(0.8, 1.0)))
+        headers = {**(message.headers or {}), ATTEMPT_HEADER: attempt}
+        headers[ORIGINAL_ROUTING_KEY_HEADER] = _original_routing_key(message)
+        if await self._republish(
+            message, "", self.spec.retry_queue(attempt - 1), headers, expiration
+        ):
+            self._count(event_type, "retry")
+            self._metrics.retries.labels(self._metrics.service, self.name, event_type).inc()
+
+    async def _park(self, message: AbstractIncomingMessage, reason: str, event_type: str) -> None:
+        headers = {
+            **(message.headers or {}),
+            PARK_REASON_HEADER: reason[:1000],
+            ORIGINAL_ROUTING_KEY_HEADER: _original_routing_key(message),
+            "x-qbsync-parked-at": datetime.now(UTC).isoformat(),
+        }
+        log.warning("parking message %s from %s: %s", message.message_id, self.name, reason)
+        if await self._republish(message, PARKING_EXCHANGE, self.name, headers, None):
+            self._count(event_type, "parked")
+            self._metrics.parked.labels(
+                self._metrics.service, self.name, reason.split(":", 1)[0]
+            ).inc()
+
+    async def _republish(
+        self,
+        message: AbstractIncomingMessage,
+        exchange: str,
+        routing_key: str,
+        headers: dict[str, Any],
+        expiration_ms: int | None,
+    ) -> bool:
+        """Copy first, ack second: a crash in between duplicates (the inbox absorbs it), never loses."""
+        assert self._publisher is not None
+        try:
+            await self._publisher.publish(
+                exchange,
+                routing_key,
+                message.body,
+                message_id=message.message_id or "",
+                headers=inject_headers(headers),
+                content_type=message.content_type or "application/octet-stream",
+                expiration_ms=expiration_ms,
+            )
+        except PublishFailed as exc:
+            log.error("could not move message %s: %s; requeueing", message.message_id, exc)
+            await _safe(message.nack(requeue=True))
+            return False
+        await _safe(message.ack())
+        return True
+
+    async def _settle(self, message: AbstractIncomingMessage, outcome: str, event_type: str) -> None:
+        await _safe(message.ack())
+        self._count(event_type, outcome)
+
+    def _count(self, event_type: str, outcome: str) -> None:
+        self._metrics.events_consumed.labels(
+            self._metrics.service, self.name, event_type, outcome
+        ).inc()
+
+    def _observe_age(self, message: AbstractIncomingMessage, event_type: str) -> None:
+        if message.timestamp is not None:
+            sent = message.timestamp
+            if sent.tzinfo is None:
+                sent = sent.replace(tzinfo=UTC)
+            age = (datetime.now(UTC) - sent).total_seconds()
+            self._metrics.message_age_seconds.labels(
+                self._metrics.service, self.name, event_type
+            ).observe(max(0.0, age))
+
+
+def _original_routing_key(message: AbstractIncomingMessage) -> str:
+    headers = message.headers or {}
+    return str(headers.get(ORIGINAL_ROUTING_KEY_HEADER) or message.routing_key or "")
+
+
+async def _safe(op: Awaitable[Any]) -> None:
+    """Ack/nack on a channel that died: the broker requeues it for us, so log and go on."""
+    try:
+        await op
+    except Exception as exc:
+        log.warning("could not settle a delivery (channel gone?): %s", exc)

@@ -1,0 +1,187 @@
+"""Outbox relay: publishes committed outbox rows with confirms, then deletes them.
+
+One relay per service schema is active at a time (a PostgreSQL session advisory lock elects it; a
+dead leader's connection drops and frees the lock). A single reader keeps the outbox's commit order
+per aggregate without leases; the cost is that relay throughput does not scale with replicas, which
+batch publishing makes irrelevant at our volumes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import zlib
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
+
+from qbsync_common.messaging.publisher import PublishFailed
+from qbsync_common.outbox import notify_channel
+from qbsync_common.telemetry import extract_context
+
+log = logging.getLogger(__name__)
+_tracer = trace.get_tracer("qbsync.outbox")
+
+PublishFn = Callable[..., Awaitable[None]]
+# Backoff for rows the broker refused (unroutable, nacked): they stay pending and are retried.
+MAX_BACKOFF_S = 60.0
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        dsn: str,
+        schema: str,
+        *,
+        batch_size: int = 200,
+        poll_interval_s: float = 1.0,
+        on_published: Callable[[int], None] | None = None,
+        on_failed: Callable[[int], None] | None = None,
+        crash_hook: Callable[[str], None] | None = None,
+        application_name: str = "qbsync-outbox-relay",
+    ) -> None:
+        self._application_name = application_name
+        self._dsn = dsn
+        self._schema = schema
+        self._batch_size = batch_size
+        self._poll_interval_s = poll_interval_s
+        self._wake = asyncio.Event()
+        self._on_published = on_published or (lambda n: None)
+        self._on_failed = on_failed or (lambda n: None)
+        self._crash_hook = crash_hook or (lambda point: None)
+        self._lock_key = zlib.crc32(f"qbsync-outbox-relay:{schema}".encode())
+        self.is_leader = False
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self, publish: Callable[[], PublishFn | None], stop: asyncio.Event) -> None:
+        """Relay until `stop` is set; `publish()` returns the current broker publish function or None."""
+        while not stop.is_set():
+            try:
+                await self._lead(publish, stop)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("outbox relay lost its database connection: %s", exc)
+            self.is_leader = False
+            await _sleep_or_stop(stop, 1.0)
+
+    async def _lead(self, publish: Callable[[], PublishFn | None], stop: asyncio.Event) -> None:
+        conn: asyncpg.Connection[Any] = await asyncpg.connect(
+            self._dsn, server_settings={"application_name": self._application_name}
+        )
+        try:
+            while not stop.is_set():
+                if await conn.fetchval("SELECT pg_try_advisory_lock($1)", self._lock_key):
+                    break
+                await _sleep_or_stop(stop, 1.0)
+            else:
+                return
+            self.is_leader = True
+            await conn.add_listener(notify_channel(self._schema), lambda *_: self._wake.set())
+            while not stop.is_set():
+                self._wake.clear()
+                fn = publish()
+                relayed = await self._relay_batch(conn, fn) if fn is not None else 0
+                if relayed < self._batch_size:
+                    try:
+                        await asyncio.wait_for(self._wake.wait(), self._poll_interval_s)
+                    except TimeoutError:
+                        pass
+        finally:
+            await conn.close(timeout=2)
+
+    async def _relay_batch(self, conn: asyncpg.Connection[Any], publish: PublishFn) -> int:
+        rows = await conn.fetch(
+            f"""SELECT seq, event_id, exchange, routing_key, body, headers, attempts
+                FROM "{self._schema}".outbox
+                WHERE next_attempt_at <= now() ORDER BY seq LIMIT $1""",
+            self._batch_size,
+        )
+        if not rows:
+            return 0
+        results = await asyncio.gather(
+            *(self._send(publish, row) for row in rows), return_exceptions=True
+        )
+        done = [row["seq"] for row, res in zip(rows, results, strict=True) if res is None]
+        self._crash_hook("relay-after-confirm")
+        if done:
+            await conn.execute(
+                f'DELETE FROM "{self._schema}".outbox WHERE seq = ANY($1::bigint[])', done
+            )
+            self._on_published(len(done))
+        failed = [(row, res) for row, res in zip(rows, results, strict=True) if res is not None]
+        for row, res in failed:
+            if not isinstance(res, PublishFailed | Exception):
+                raise res  # BaseException (cancellation) propagates
+            delay = min(MAX_BACKOFF_S, 0.5 * 2 ** row["attempts"])
+            log.error(
+                "outbox row %s (%s) not published, retry in %.1fs: %s",
+                row["event_id"],
+                row["routing_key"],
+                delay,
+                res,
+            )
+            await conn.execute(
+                f"""UPDATE "{self._schema}".outbox
+                    SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3
+                    WHERE seq = $1""",
+                row["seq"],
+                str(res)[:1000],
+                datetime.now(UTC) + timedelta(seconds=delay),
+            )
+        if failed:
+            self._on_failed(len(failed))
+        return len(rows)
+
+    async def _send(self, publish: PublishFn, row: asyncpg.Record) -> None:
+        headers = _headers(row["headers"])
+        # The span continues the trace of the transaction that wrote the row.
+        with _tracer.start_as_current_span(
+            f"send {row['exchange']}",
+            context=extract_context(headers),
+            kind=SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "rabbitmq",
+                "messaging.operation.name": "send",
+                "messaging.destination.name": row["exchange"],
+                "messaging.message.id": row["event_id"],
+                "cloudevents.event_type": row["routing_key"],
+            },
+        ):
+            await publish(
+                row["exchange"],
+                row["routing_key"],
+                row["body"],
+                message_id=row["event_id"],
+                headers=headers,
+            )
+
+    async def backlog(self, conn: asyncpg.Connection[Any]) -> tuple[int, float]:
+        """(pending rows, age in seconds of the oldest) for the backlog metrics."""
+        row = await conn.fetchrow(
+            f"""SELECT count(*) AS n,
+                       coalesce(extract(epoch FROM now() - min(created_at)), 0) AS age
+                FROM "{self._schema}".outbox"""
+        )
+        assert row is not None
+        return int(row["n"]), float(row["age"])
+
+
+def _headers(raw: Any) -> dict[str, Any]:
+    # asyncpg returns jsonb as text unless a codec is set; accept both.
+    if isinstance(raw, str):
+        loaded: dict[str, Any] = json.loads(raw)
+        return loaded
+    return dict(raw)
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except TimeoutError:
+        pass

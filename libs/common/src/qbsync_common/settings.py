@@ -1,0 +1,59 @@
+"""Settings every qbsync service shares, read from QBSYNC_* environment variables."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values people paste from examples; outside development they mean "somebody forgot to set this".
+PLACEHOLDER_SECRETS = frozenset(
+    {"", "changeme", "change-me", "change_me", "placeholder", "secret", "password", "todo", "xxx"}
+)
+
+
+class ServiceSettings(BaseSettings):
+    """Base settings: each service subclasses it and sets its own `service_name` and `http_port`."""
+
+    model_config = SettingsConfigDict(env_prefix="QBSYNC_", extra="ignore", frozen=True)
+
+    environment: Literal["development", "test", "production"] = Field(
+        "development", description="development enables embedded defaults; production refuses them"
+    )
+    service_name: str = Field("qbsync", description="Name used in logs, traces, metrics and queues")
+    broker_url: SecretStr = Field(
+        SecretStr("amqp://guest:guest@127.0.0.1:5672/"), description="RabbitMQ AMQP URL"
+    )
+    database_url: SecretStr = Field(
+        SecretStr("postgresql+asyncpg://postgres@127.0.0.1:5432/qbsync"),
+        description="PostgreSQL URL (SQLAlchemy asyncpg form)",
+    )
+    otel_endpoint: str | None = Field(
+        None, description="OTLP/HTTP traces endpoint, e.g. http://otel-collector:4318; unset = no export"
+    )
+    log_level: str = Field("INFO", description="Python log level")
+    http_host: str = Field("127.0.0.1", description="Address the health/metrics/API server binds")
+    http_port: int = Field(8000, description="Port of the service's HTTP server")
+    prefetch: int = Field(64, ge=1, le=2000, description="Unacknowledged deliveries per consumer")
+    max_attempts: int = Field(
+        8, ge=1, description="Deliveries of a transiently failing event before it is parked"
+    )
+    retry_delays_ms: tuple[int, ...] = Field(
+        (1_000, 5_000, 30_000, 60_000, 300_000),
+        description="Retry delay tiers in ms (JSON list); attempt n waits tier min(n-1, last)",
+    )
+    shutdown_grace_s: float = Field(
+        20.0, description="Seconds in-flight handlers get to finish after SIGTERM"
+    )
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_outside_development(self) -> ServiceSettings:
+        if self.environment == "development":
+            return self
+        for name, value in self:
+            if isinstance(value, SecretStr) and value.get_secret_value().strip().lower() in (
+                PLACEHOLDER_SECRETS
+            ):
+                raise ValueError(f"QBSYNC_{name.upper()} must be set to a real value in {self.environment}")
+        return self

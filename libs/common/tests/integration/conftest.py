@@ -1,0 +1,66 @@
+"""Fixtures of the plumbing tests: a schema with the test app's tables, a private queue, a result
+collector, and processes that are killed at teardown whatever happened."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import aio_pika
+import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import plumbing_app  # noqa: E402
+from harness import Harness  # noqa: E402
+
+from qbsync_common.messaging.topology import RESULTS_EXCHANGE, declare_exchanges  # noqa: E402
+from qbsync_common.tables import plumbing_tables  # noqa: E402
+
+
+@pytest.fixture
+async def harness(
+    database_dsn: str, database_url: str, broker_url: str, schema: str
+) -> AsyncIterator[Harness]:
+    metadata, _, _ = plumbing_app.tables(schema)
+    plumbing_tables(metadata)
+    engine = create_async_engine(database_url)
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    await engine.dispose()
+    h = Harness(database_dsn, database_url, broker_url, schema, f"plumbing-{uuid.uuid4().hex[:10]}")
+    # Collect the results our test app publishes (filtered by this test's tenant).
+    connection = await aio_pika.connect(broker_url)
+    channel = await connection.channel()
+    await declare_exchanges(channel)
+    collector = await channel.declare_queue(exclusive=True, auto_delete=True)
+    await collector.bind(RESULTS_EXCHANGE, "#")
+
+    async def on_result(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        await message.ack()
+        if (message.headers or {}).get("tenantid") == h.tenant:
+            h.results.append(message)
+
+    await collector.consume(on_result)
+    yield h
+    await connection.close()
+    channel2_conn = await aio_pika.connect(broker_url)
+    async with channel2_conn:
+        ch = await channel2_conn.channel()
+        for name in [h.queue, f"{h.queue}.parking"] + [f"{h.queue}.retry.{d}" for d in (200, 400, 800)]:
+            await ch.queue_delete(name)
+
+
+@pytest.fixture
+def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Processes a test starts; killed at teardown whatever happened."""
+    started: list[subprocess.Popen[bytes]] = []
+    yield started
+    for p in started:
+        if p.poll() is None:
+            p.kill()
+            p.wait()

@@ -1,0 +1,139 @@
+"""The plumbing's promises, in one process against the real broker and database: effects once,
+results through the outbox, retries with growing delays, parking with reasons, duplicates absorbed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+import plumbing_app
+import pytest
+from harness import Harness, wait_until
+
+from qbsync_common.runtime import ServiceRuntime
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def running(harness: Harness) -> AsyncIterator[ServiceRuntime]:
+    runtime = plumbing_app.build(harness.settings(), harness.schema, harness.queue)
+    task = asyncio.create_task(runtime.run())
+    await wait_until(runtime.broker_ready, 15, "consumer ready")
+    yield runtime
+    runtime.request_stop()
+    await asyncio.wait_for(task, 30)
+
+
+async def test_event_commits_once_and_its_result_is_published(
+    harness: Harness, running: ServiceRuntime
+) -> None:
+    [event_id] = await harness.publish_partners(["Acme"])
+
+    async def done() -> bool:
+        return len(harness.results) == 1 and (await harness.effects_by_event()) == {event_id: 1}
+
+    await wait_until(done, 10, "effect and result")
+    result = json.loads(harness.results[0].body)
+    assert result["type"] == "qbsync.partner.synced.v1"
+    assert result["data"]["operation_id"] == event_id
+    assert harness.results[0].message_id == result["id"]
+
+    # B2: the same event id three more times (fresh deliveries, redelivered=false): no new effect.
+    body = plumbing_app.partner_event(harness.tenant, "p0", "Acme")
+    same = json.loads(body)
+    same["id"] = event_id
+    for _ in range(3):
+        await harness.publish(json.dumps(same).encode(), message_id=event_id)
+    duplicates = running.metrics.events_consumed.labels(
+        running.metrics.service, harness.queue, "qbsync.partner.upserted.v1", "duplicate"
+    )
+
+    async def absorbed() -> bool:
+        return duplicates._value.get() == 3
+
+    await wait_until(absorbed, 10, "three duplicates acknowledged")
+    assert await harness.effects_by_event() == {event_id: 1}
+    assert len(harness.results) == 1
+    assert await harness.fetch("SELECT * FROM {s}.outbox") == []
+
+
+async def test_transient_failures_retry_with_growing_delays_without_blocking_others(
+    harness: Harness, running: ServiceRuntime
+) -> None:
+    [flaky] = await harness.publish_partners(["flaky-2"])
+    others = await harness.publish_partners([f"ok-{i}" for i in range(5)])
+
+    async def others_done() -> bool:
+        effects = await harness.effects_by_event()
+        return all(effects.get(i) == 1 for i in others)
+
+    await wait_until(others_done, 5, "innocent events")
+    assert flaky not in await harness.effects_by_event(), "others finished before the retries did"
+
+    async def flaky_done() -> bool:
+        return (await harness.effects_by_event()).get(flaky) == 1
+
+    await wait_until(flaky_done, 15, "flaky event after retries")
+    rows = await harness.fetch(
+        "SELECT attempt, at FROM {s}.attempts WHERE event_id=$1 ORDER BY attempt", flaky
+    )
+    assert [r["attempt"] for r in rows] == [1, 2, 3]
+    first_gap = (rows[1]["at"] - rows[0]["at"]).total_seconds()
+    second_gap = (rows[2]["at"] - rows[1]["at"]).total_seconds()
+    assert first_gap >= 0.15  # tier 200 ms, jitter shortens by at most 20 %
+    assert second_gap >= 0.3  # tier 400 ms
+    assert second_gap > first_gap
+
+
+async def test_bad_messages_are_parked_with_reasons_and_the_consumer_keeps_going(
+    harness: Harness, running: ServiceRuntime
+) -> None:
+    await harness.publish(b"{not json", message_id="malformed-1")
+    unknown = json.loads(plumbing_app.partner_event(harness.tenant, "u1", "x"))
+    unknown["type"] = "qbsync.no.such.event.v1"
+    await harness.publish(json.dumps(unknown).encode(), message_id="unknown-1")
+    invalid = json.loads(plumbing_app.partner_event(harness.tenant, "i1", "x"))
+    del invalid["data"]["partner_id"]
+    await harness.publish(json.dumps(invalid).encode(), message_id="invalid-1")
+    [poison] = await harness.publish_partners(["poison"])
+    [good] = await harness.publish_partners(["after-the-bad-ones"])
+
+    async def good_done() -> bool:
+        return (await harness.effects_by_event()).get(good) == 1
+
+    await wait_until(good_done, 10, "the good event")
+    parked: dict[str, str] = {}
+
+    async def all_parked() -> bool:
+        for message in await harness.parked():
+            parked[message.message_id or ""] = str(
+                (message.headers or {}).get("x-qbsync-park-reason")
+            )
+        return len(parked) == 4
+
+    await wait_until(all_parked, 10, "four parked messages")
+    assert parked["malformed-1"].startswith("malformed-json")
+    assert parked["unknown-1"].startswith("unknown-type")
+    assert parked["invalid-1"].startswith("invalid-data") and "partner_id" in parked["invalid-1"]
+    assert parked[poison].startswith("permanent") and "poison-pill" in parked[poison]
+    assert poison not in await harness.effects_by_event()
+
+
+async def test_retries_are_exhausted_into_the_parking_lot(
+    harness: Harness, running: ServiceRuntime
+) -> None:
+    [hopeless] = await harness.publish_partners(["flaky-99"])
+    reasons: list[str] = []
+
+    async def parked() -> bool:
+        reasons.extend(
+            str((m.headers or {}).get("x-qbsync-park-reason")) for m in await harness.parked()
+        )
+        return bool(reasons)
+
+    await wait_until(parked, 15, "exhausted event parked")
+    assert reasons[0].startswith("retries-exhausted after 4")
+    attempts = await harness.fetch("SELECT attempt FROM {s}.attempts WHERE event_id=$1", hopeless)
+    assert sorted(r["attempt"] for r in attempts) == [1, 2, 3, 4]

@@ -1,0 +1,1 @@
+"""Local developer stack for qbsync."""

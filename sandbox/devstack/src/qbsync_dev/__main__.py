@@ -1,0 +1,33 @@
+"""`python -m qbsync_dev run|migrate|bench`: what `make run`, `make migrate` and `make bench` do."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from qbsync_dev import bench, supervisor
+from qbsync_dev.database import ensure_database, migrate_all
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="qbsync_dev")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="create the database if missing and migrate every service")
+    sub.add_parser("run", help="migrate, start the emulator and every service, Ctrl-C stops all")
+    b = sub.add_parser("bench", help="run the benchmarks and print their results")
+    b.add_argument("--only", help="run only the named case(s), comma-separated")
+    args = parser.parse_args(argv)
+    if args.command == "migrate":
+        asyncio.run(ensure_database())
+        migrate_all()
+        return 0
+    if args.command == "run":
+        asyncio.run(ensure_database())
+        migrate_all()
+        return asyncio.run(supervisor.run_stack())
+    return asyncio.run(bench.run(args.only.split(",") if args.only else None))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""`make bench`: each case prints its own result lines; the run ends with a summary table."""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Awaitable, Callable
+
+Case = Callable[[], Awaitable[list[tuple[str, str]]]]
+
+# name -> "module:function"; a case returns (metric, value) rows. Cases live next to what they measure.
+CASES: dict[str, str] = {
+    "plumbing": "qbsync_dev.bench_plumbing:run",
+}
+
+
+def _load(target: str) -> Case:
+    module, _, func = target.partition(":")
+    case: Case = getattr(importlib.import_module(module), func)
+    return case
+
+
+async def run(only: list[str] | None) -> int:
+    rows: list[tuple[str, str, str]] = []
+    failed = 0
+    for name, target in CASES.items():
+        if only and name not in only:
+            continue
+        print(f"\n## {name}", flush=True)
+        started = time.perf_counter()
+        try:
+            for metric, value in await _load(target)():
+                rows.append((name, metric, value))
+                print(f"  {metric}: {value}", flush=True)
+        except Exception as exc:
+            failed += 1
+            rows.append((name, "error", repr(exc)))
+            print(f"  FAILED: {exc!r}", flush=True)
+        print(f"  ({time.perf_counter() - started:.1f}s)", flush=True)
+    print("\n| case | metric | value |\n|---|---|---|")
+    for name, metric, value in rows:
+        print(f"| {name} | {metric} | {value} |")
+    return 1 if failed else 0

@@ -1,0 +1,156 @@
+"""Benchmark: events/s through the plumbing (consume, inbox, trivial state change, outbox relay,
+publish) beside raw aio-pika publish+consume throughput measured in the same run."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import uuid
+
+import aio_pika
+import asyncpg
+from sqlalchemy import Column, Integer, MetaData, Table, Text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from qbsync_common import assembly
+from qbsync_common.contract import events
+from qbsync_common.contract.registry import encode, new_event
+from qbsync_common.messaging.consumer import Delivery
+from qbsync_common.messaging.topology import RESULTS_EXCHANGE, ConsumerSpec, declare_exchanges
+from qbsync_common.settings import ServiceSettings
+from qbsync_common.tables import plumbing_tables
+from qbsync_dev.database import ensure_database
+
+BROKER = os.environ.get("QBSYNC_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/")
+DATABASE = "postgresql+asyncpg://postgres@127.0.0.1:5432/qbsync_bench"
+N = int(os.environ.get("QBSYNC_BENCH_EVENTS", "5000"))
+PUBLISH_WINDOW = 500  # unconfirmed publishes in flight
+
+
+async def _publish_all(channel: aio_pika.abc.AbstractChannel, queue: str, bodies: list[bytes]) -> None:
+    for start in range(0, len(bodies), PUBLISH_WINDOW):
+        await asyncio.gather(
+            *(
+                channel.default_exchange.publish(
+                    aio_pika.Message(b, message_id=uuid.uuid4().hex), queue
+                )
+                for b in bodies[start : start + PUBLISH_WINDOW]
+            )
+        )
+
+
+async def raw_throughput(n: int) -> tuple[float, float]:
+    """Confirmed publishes/s, then consumed+acked messages/s, on one quorum queue."""
+    connection = await aio_pika.connect(BROKER)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        name = f"bench-raw-{uuid.uuid4().hex[:8]}"
+        queue = await channel.declare_queue(name, durable=True, arguments={"x-queue-type": "quorum"})
+        body = b"x" * 600
+        started = time.perf_counter()
+        await _publish_all(channel, name, [body] * n)
+        publish_rate = n / (time.perf_counter() - started)
+        consumer = await connection.channel()
+        await consumer.set_qos(prefetch_count=256)
+        done = asyncio.Event()
+        seen = 0
+
+        async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            nonlocal seen
+            await message.ack()
+            seen += 1
+            if seen == n:
+                done.set()
+
+        q = await consumer.get_queue(name)
+        started = time.perf_counter()
+        await q.consume(on_message)
+        await asyncio.wait_for(done.wait(), 120)
+        consume_rate = n / (time.perf_counter() - started)
+        await channel.queue_delete(name)
+    return publish_rate, consume_rate
+
+
+async def plumbing_throughput(n: int) -> float:
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    await ensure_database(DATABASE)
+    settings = ServiceSettings(
+        service_name=f"bench-plumbing-{schema}", database_url=DATABASE, prefetch=256, log_level="WARNING"
+    )
+    metadata = MetaData(schema=schema)
+    state = Table("state", metadata, Column("id", Integer, primary_key=True, autoincrement=True),
+                  Column("partner_id", Text))
+    plumbing_tables(metadata)
+    engine = create_async_engine(DATABASE)
+    async with engine.begin() as conn:
+        await conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+        await conn.run_sync(metadata.create_all)
+    await engine.dispose()
+    parts = assembly.plumbing(settings, metadata)
+
+    async def handle(delivery: Delivery) -> None:
+        data = delivery.data
+        assert isinstance(data, events.PartnerUpserted)
+        async with delivery.transaction() as session:
+            await session.execute(state.insert().values(partner_id=data.partner_id))
+            result = events.PartnerSynced(
+                kind=data.kind, partner_id=data.partner_id, version=data.version,
+                sync_key="1", sync_token="0", adopted=False, operation_id=delivery.envelope.id,
+            )
+            await parts.outbox.enqueue(session, new_event(result, tenant_id="bench", source="bench"))
+
+    queue = f"bench-plumbing-{schema}"
+    spec = ConsumerSpec(queue=queue, bindings=[])
+    runtime = assembly.runtime(settings, parts, [(spec, {"qbsync.partner.upserted.v1": handle})])
+    connection = await aio_pika.connect(BROKER)
+    channel = await connection.channel(publisher_confirms=True)
+    await declare_exchanges(channel)
+    results = await channel.declare_queue(exclusive=True)
+    await results.bind(RESULTS_EXCHANGE, "qbsync.partner.synced.v1")
+    seen = 0
+    done = asyncio.Event()
+
+    async def on_result(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        nonlocal seen
+        await message.ack()
+        if (message.headers or {}).get("tenantid") == "bench":
+            seen += 1
+            if seen >= n:
+                done.set()
+
+    await results.consume(on_result)
+    bodies = [
+        encode(new_event(events.PartnerUpserted(kind="client", partner_id=f"p{i}", version=1,
+                                                 name=f"Partner {i}", currency="USD", active=True),
+                         tenant_id="bench", source="bench"))
+        for i in range(n)
+    ]
+    task = asyncio.create_task(runtime.run())
+    while not await runtime.broker_ready():
+        await asyncio.sleep(0.05)
+    started = time.perf_counter()
+    await _publish_all(channel, queue, bodies)
+    await asyncio.wait_for(done.wait(), 300)
+    rate = n / (time.perf_counter() - started)
+    runtime.request_stop()
+    await task
+    await channel.queue_delete(queue)
+    await connection.close()
+    conn = await asyncpg.connect(DATABASE.replace("+asyncpg", ""))
+    await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    await conn.close()
+    return rate
+
+
+async def run() -> list[tuple[str, str]]:
+    publish_rate, consume_rate = await raw_throughput(N)
+    plumbing_rate = await plumbing_throughput(N)
+    raw = min(publish_rate, consume_rate)
+    return [
+        ("events", str(N)),
+        ("raw aio-pika publish (confirmed) msg/s", f"{publish_rate:,.0f}"),
+        ("raw aio-pika consume (acked) msg/s", f"{consume_rate:,.0f}"),
+        ("plumbing end-to-end events/s", f"{plumbing_rate:,.0f}"),
+        ("plumbing / raw (target >= 25%)", f"{plumbing_rate / raw:.0%}"),
+    ]

@@ -1,0 +1,12 @@
+"""Settings of invoice-sync, read once in main() from QBSYNC_* environment variables."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from qbsync_common.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    service_name: str = Field("invoice-sync", description="Name used in logs, traces, metrics and queues")
+    http_port: int = Field(8082, description="Port of the service's HTTP server")
