@@ -6,8 +6,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbsync_common.contract.envelope import Envelope
-from qbsync_common.contract.registry import encode
-from qbsync_common.messaging.topology import RESULTS_EXCHANGE
+from qbsync_common.contract.registry import encode, exchange_of
 from qbsync_common.tables import PlumbingTables
 from qbsync_common.telemetry import inject_headers
 
@@ -25,8 +24,9 @@ class Outbox:
         self._channel = notify_channel(tables.schema)
 
     async def enqueue(
-        self, session: AsyncSession, envelope: Envelope, *, exchange: str = RESULTS_EXCHANGE
+        self, session: AsyncSession, envelope: Envelope, *, exchange: str | None = None
     ) -> None:
+        """`exchange` defaults to the one the contract assigns the event's type."""
         headers = inject_headers({})
         if envelope.traceparent is None and "traceparent" in headers:
             envelope = envelope.model_copy(update={"traceparent": headers["traceparent"]})
@@ -34,7 +34,7 @@ class Outbox:
         await session.execute(
             self._table.insert().values(
                 event_id=envelope.id,
-                exchange=exchange,
+                exchange=exchange or exchange_of(envelope.type),
                 routing_key=envelope.type,
                 body=encode(envelope),
                 headers=headers,

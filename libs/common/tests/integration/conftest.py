@@ -18,7 +18,12 @@ sys.path.insert(0, str(Path(__file__).parent))
 import plumbing_app  # noqa: E402
 from harness import Harness  # noqa: E402
 
-from qbsync_common.messaging.topology import RESULTS_EXCHANGE, declare_exchanges  # noqa: E402
+from qbsync_common.messaging.topology import (  # noqa: E402
+    RESULTS_EXCHANGE,
+    ConsumerSpec,
+    declare_consumer,
+    declare_exchanges,
+)
 from qbsync_common.tables import plumbing_tables  # noqa: E402
 
 
@@ -37,6 +42,8 @@ async def harness(
     connection = await aio_pika.connect(broker_url)
     channel = await connection.channel()
     await declare_exchanges(channel)
+    # Declared up front (as the app will, idempotently) so a test can publish before it starts.
+    await declare_consumer(channel, ConsumerSpec(h.queue, [], retry_delays_ms=(200, 400, 800)))
     collector = await channel.declare_queue(exclusive=True, auto_delete=True)
     await collector.bind(RESULTS_EXCHANGE, "#")
 

@@ -15,6 +15,7 @@ import pytest
 from harness import Harness, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
+RELAY_BATCH = 200  # OutboxRelay's default batch size
 
 
 async def run_until_drained(
@@ -62,25 +63,27 @@ async def test_f1_f2_sigkill_at_a_crash_point_loses_and_duplicates_nothing(
     harness: Harness, processes: list[subprocess.Popen[bytes]], tmp_path: Path, point: str
 ) -> None:
     crash_log = tmp_path / "crashes.log"
-    event_ids = await harness.publish_partners([f"partner-{i}" for i in range(40)])
+    event_ids = await harness.publish_partners([f"partner-{i}" for i in range(30)])
     deaths = await run_until_drained(
         harness,
         processes,
         event_ids,
         timeout=90,
         QBSYNC_CRASH_AT=point,
-        QBSYNC_CRASH_PROBABILITY="0.08",
+        QBSYNC_CRASH_PROBABILITY="0.12",
         QBSYNC_CRASH_LOG=str(crash_log),
-        QBSYNC_PREFETCH="8",
+        # Prefetch 1: a kill returns only the message in hand, so no innocent message reaches the
+        # delivery limit (that collateral is F10's subject, below).
+        QBSYNC_PREFETCH="1",
     )
     hits = crash_log.read_text().split() if crash_log.exists() else []
     assert deaths >= 1 and hits and set(hits) == {point}, "the crash point was never hit"
     assert_exactly_once(await harness.effects_by_event(), event_ids)
-    # Wire duplicates are allowed (F2: at most a relay batch per kill); missing results are not.
+    # Wire duplicates are allowed — any kill can land between a relay's confirm and its delete —
+    # but only a relay batch per kill (F2); a missing result is never allowed.
     result_ids = [json.loads(m.body)["data"]["operation_id"] for m in harness.results]
     assert set(result_ids) == set(event_ids)
-    if point != "relay-after-confirm":
-        assert len(result_ids) == len(event_ids)
+    assert len(result_ids) - len(event_ids) <= RELAY_BATCH * deaths
     assert await harness.fetch("SELECT * FROM {s}.outbox") == []
     assert await harness.parked() == []
 

@@ -6,20 +6,46 @@ from pathlib import Path
 
 from sqlalchemy import MetaData
 
+from oauth_gateway.config import Settings
+from oauth_gateway.custody.credentials import ServiceCredentials
+from oauth_gateway.custody.events import OutboxTenantEvents
+from oauth_gateway.custody.wiring import assemble as assemble_custody
+from oauth_gateway.edge import build_edge
+from oauth_gateway.tenants.internal_settings import settings_router
+from oauth_gateway.tenants.outbox_events import OutboxTenantEventSink
+from oauth_gateway.tenants.tables import tenant_tables
 from qbsync_common import assembly
 from qbsync_common.service import BuiltService, ServiceDefinition, ops_app_for
 
-from oauth_gateway.config import Settings
-
 SCHEMA = "oauth_gateway"
 METADATA = MetaData(schema=SCHEMA)
+TENANT_TABLES = tenant_tables(METADATA)
 
 
 async def build(settings: Settings) -> BuiltService:
     parts = assembly.plumbing(settings, METADATA)
+    # Token custody (part B): `custody.vault` is the TokenVault the OAuth callback stores grants in.
+    custody = assemble_custody(
+        settings, METADATA, parts.sessions, OutboxTenantEvents(parts.outbox), parts.metrics.registry
+    )
+    # Tenants, connect flow, operator API, webhooks (part A).
+    edge = build_edge(
+        settings,
+        tables=TENANT_TABLES,
+        sessions=parts.sessions,
+        events=OutboxTenantEventSink(parts.outbox),
+        oauth=custody.intuit,
+        vault=custody.vault,
+        registry=parts.metrics.registry,
+    )
     # The gateway consumes nothing yet: it publishes through its outbox (tenant events).
-    runtime = assembly.runtime(settings, parts, [])
-    return BuiltService(runtime=runtime, http=ops_app_for(runtime, "qbsync oauth-gateway"))
+    runtime = assembly.runtime(settings, parts, [], jobs=[custody.job, edge.housekeeping])
+    http = ops_app_for(runtime, "qbsync oauth-gateway")
+    http.include_router(custody.router)  # /internal/v1: not exposed by the public Ingress
+    credentials = ServiceCredentials.from_json(settings.service_credentials.get_secret_value())
+    http.include_router(settings_router(edge.sessions, edge.repository, credentials))
+    edge.mount(http)  # connect pages, /oauth/callback, /webhooks/intuit, /v1 operator API
+    return BuiltService(runtime=runtime, http=http)
 
 
 DEFINITION = ServiceDefinition(

@@ -65,8 +65,10 @@ class OutboxRelay:
         while not stop.is_set():
             try:
                 await self._lead(publish, stop)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("outbox relay lost its database connection: %s", exc)
+            except Exception as exc:
+                # Whatever broke (database restarted, connection killed), the rows are still
+                # there: start over with a new connection and a new election.
+                log.warning("outbox relay restarting after: %r", exc)
             self.is_leader = False
             await _sleep_or_stop(stop, 1.0)
 
@@ -93,7 +95,11 @@ class OutboxRelay:
                     except TimeoutError:
                         pass
         finally:
-            await conn.close(timeout=2)
+            if not conn.is_closed():
+                try:
+                    await conn.close(timeout=2)
+                except Exception:
+                    conn.terminate()
 
     async def _relay_batch(self, conn: asyncpg.Connection[Any], publish: PublishFn) -> int:
         rows = await conn.fetch(

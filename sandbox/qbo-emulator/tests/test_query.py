@@ -1,0 +1,132 @@
+"""The query language: the parser on its own, and evaluation through the HTTP API."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+
+from qbo_emulator.accounting.faults import ApiFault
+from qbo_emulator.accounting.query import parse
+
+Api = Callable[..., httpx.Response]
+
+
+@pytest.mark.parametrize(
+    ("text", "entity", "order", "start", "maximum"),
+    [
+        ("SELECT * FROM Customer", "Customer", [], 1, 100),
+        (
+            "select * from cUstomer orderby DisplayName desc",
+            "Customer",
+            [(("displayname",), True)],
+            1,
+            100,
+        ),
+        (
+            "SELECT *, Sku FROM Item ORDER BY Id STARTPOSITION 11 MAXRESULTS 10",
+            "Item",
+            [(("id",), False)],
+            11,
+            10,
+        ),
+        (
+            "select * from invoice order by Metadata.LastUpdatedTime asc maxresults 1000",
+            "Invoice",
+            [(("metadata", "lastupdatedtime"), False)],
+            1,
+            1000,
+        ),
+    ],
+)
+def test_parser_accepts_qbo_forms(
+    text: str, entity: str, order: list[Any], start: int, maximum: int
+) -> None:
+    query = parse(text)
+    assert (query.entity, query.order, query.start, query.max_results) == (
+        entity,
+        order,
+        start,
+        maximum,
+    )
+
+
+def test_parser_values_and_escapes() -> None:
+    query = parse(
+        "SELECT COUNT(*) FROM Customer WHERE DisplayName = 'O\\'Brien' AND Active IN (true, false) "
+        "AND Balance >= 10.50 AND CompanyName LIKE 'Ac%'"
+    )
+    assert query.count
+    assert [(c.path, c.op, c.values) for c in query.conditions] == [
+        (("displayname",), "=", ["O'Brien"]),
+        (("active",), "IN", [True, False]),
+        (("balance",), ">=", [Decimal("10.50")]),
+        (("companyname",), "LIKE", ["Ac%"]),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("", "4000"),
+        ("SELECT * FROM Customer WHERE R", "4000"),
+        ("SELECT * FROM Customer WHERE DisplayName = 'x' OR Id = '1'", "4000"),
+        ("SELECT * FROM Gadget", "4000"),
+        ("SELECT * FROM Customer MAXRESULTS 1001", "4001"),
+    ],
+)
+def test_parser_rejects_like_qbo(text: str, code: str) -> None:
+    with pytest.raises(ApiFault) as rejected:
+        parse(text)
+    assert rejected.value.code == code
+    assert rejected.value.status == 400
+
+
+@pytest.mark.integration
+def test_query_evaluation_over_http(api: Api) -> None:
+    tag = uuid.uuid4().hex[:6]
+    ids = []
+    for n, name in enumerate(["Alpha", "beta", "Gamma"], start=1):
+        body = {"DisplayName": f"{tag} {name}", "CompanyName": f"Co {n}", "Notes": str(n)}
+        response = api("POST", "customer", json=body)
+        ids.append(response.json()["Customer"]["Id"])
+
+    def run(text: str, method: str = "GET") -> dict[str, Any]:
+        if method == "GET":
+            response = api(method, "query", params={"query": text})
+        else:
+            response = api(
+                method, "query", content=text, headers={"Content-Type": "application/text"}
+            )
+        assert response.status_code == 200, response.text
+        result: dict[str, Any] = response.json()["QueryResponse"]
+        return result
+
+    where = f"DisplayName LIKE '{tag}%'"
+    page = run(f"select * from Customer where {where} orderby DisplayName DESC", "POST")
+    assert [c["DisplayName"] for c in page["Customer"]] == [
+        f"{tag} Gamma",
+        f"{tag} beta",
+        f"{tag} Alpha",
+    ]
+    assert (page["startPosition"], page["maxResults"]) == (1, 3)
+    second = run(f"SELECT * FROM Customer WHERE {where} ORDER BY Id STARTPOSITION 2 MAXRESULTS 1")
+    assert [c["Id"] for c in second["Customer"]] == [ids[1]]
+    assert run(f"select count(*) from customer where {where}") == {"totalCount": 3}
+    assert run(f"select * from Customer where Id in ('{ids[0]}', '{ids[2]}')")["maxResults"] == 2
+    assert (
+        run(f"select * from Customer where DisplayName = '{tag.upper()} ALPHA'")["Customer"][0][
+            "Id"
+        ]
+        == ids[0]
+    )
+    assert run(f"select * from Customer where {where} and Id = '0'") == {}
+    since = "MetaData.LastUpdatedTime > '2000-01-01T00:00:00Z'"
+    recent = run(f"select * from Customer where {where} and {since}")
+    assert recent["maxResults"] == 3
+    bad = api("GET", "query", params={"query": "select * from Customer where"})
+    assert bad.json()["Fault"]["Error"][0]["code"] == "4000"

@@ -1,0 +1,1 @@
+"""The browser-facing connect, callback, reconnect and disconnect pages."""

@@ -1,0 +1,1 @@
+"""Intuit webhook receiver: verify, parse, map realms to tenants, publish."""

@@ -1,0 +1,1 @@
+"""partner-sync's decisions: pure functions of snapshots, stored state and tenant settings."""
