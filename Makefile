@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 export UV_LINK_MODE ?= copy
-PACKAGES := libs/common/src libs/qbo-client/src sandbox/qbo-emulator/src services/oauth-gateway/src services/partner-sync/src services/invoice-sync/src services/payment-poller/src
+PACKAGES := libs/common/src sandbox/devstack/src libs/qbo-client/src sandbox/qbo-emulator/src services/oauth-gateway/src services/partner-sync/src services/invoice-sync/src services/payment-poller/src
 
 .PHONY: help
 help: ## list the targets

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -20,10 +21,9 @@ async def database_dsn() -> str:
     conn = await asyncpg.connect(f"{PG_ADMIN_DSN}/postgres")
     try:
         if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname=$1", TEST_DATABASE):
-            try:
+            # Another test process may win the race to create it.
+            with contextlib.suppress(asyncpg.DuplicateDatabaseError):
                 await conn.execute(f'CREATE DATABASE "{TEST_DATABASE}"')
-            except asyncpg.DuplicateDatabaseError:
-                pass  # another test process won the race
     finally:
         await conn.close()
     return f"{PG_ADMIN_DSN}/{TEST_DATABASE}"

@@ -50,7 +50,7 @@ def stack(database_url: str) -> Iterator[dict[str, int]]:
     try:
         yield ports
     finally:
-        for name, proc in procs.items():
+        for proc in procs.values():
             proc.send_signal(signal.SIGTERM)
         for name, proc in procs.items():
             assert proc.wait(30) == 0, f"{name} did not exit 0 on SIGTERM"

@@ -267,3 +267,7 @@ def test_single_currency_company_refuses_foreign_names(api: Api) -> None:
     assert fault_code(response) == "6000"
     info = ok(api("GET", f"companyinfo/{api.realm_id}"))["CompanyInfo"]  # type: ignore[attr-defined]
     assert info["CompanyName"].startswith("Co ")
+    change = {"SyncToken": info["SyncToken"], "sparse": True, "LegalName": "Legal Co"}
+    updated = ok(api("POST", "companyinfo", json=change))["CompanyInfo"]
+    assert (updated["LegalName"], updated["CompanyName"]) == ("Legal Co", info["CompanyName"])
+    assert updated["SyncToken"] == "1"

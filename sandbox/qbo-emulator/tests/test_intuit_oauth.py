@@ -18,6 +18,9 @@ import uvicorn
 from intuitlib.client import AuthClient
 from intuitlib.enums import Scopes
 from intuitlib.exceptions import AuthClientError
+from quickbooks.client import QuickBooks
+from quickbooks.exceptions import AuthorizationException
+from quickbooks.objects.customer import Customer
 
 from qbo_emulator.app import create_app
 
@@ -344,3 +347,24 @@ def test_admin_minted_grant_and_app_deletion(emulator: Emulator) -> None:
     assert emulator.api_status(minted["access_token"], realm_id)[0] == 401
     missing = httpx.get(f"{emulator.url}/_emulator/apps/{app['client_id']}")
     assert missing.status_code == 404
+    assert httpx.get(f"{emulator.url}/_emulator/health").json() == {"status": "ok"}
+
+
+def test_python_quickbooks_uses_tokens_from_intuit_oauth(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # requests-oauthlib refuses plain http unless told otherwise (QBO.md §1.9).
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    client, realm_id, _ = _connect(emulator)
+    qb = QuickBooks(
+        auth_client=client, refresh_token=client.refresh_token, company_id=realm_id, minorversion=75
+    )
+    qb.api_url_v3 = f"{emulator.url}/v3"
+    customer = Customer()
+    customer.DisplayName = f"OAuth Chain {uuid.uuid4().hex[:8]}"
+    customer.save(qb=qb)
+    assert [c.Id for c in Customer.filter(DisplayName=customer.DisplayName, qb=qb)] == [customer.Id]
+    client.revoke()
+    with pytest.raises(AuthorizationException) as refused:
+        Customer.get(customer.Id, qb=qb)
+    assert refused.value.error_code == 401

@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from alembic import command, context
+from alembic import command, context, op
 from alembic.config import Config
-from alembic.operations import Operations
 from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -56,7 +55,7 @@ def run_env(target_metadata: MetaData) -> None:
     asyncio.run(run_async())
 
 
-def create_plumbing(op: Operations, schema: str) -> None:
+def create_plumbing(schema: str) -> None:
     """Used by each service's first revision: the inbox and outbox tables in its schema."""
     tables = plumbing_tables(MetaData(schema=schema))
     bind = op.get_bind()
@@ -64,6 +63,6 @@ def create_plumbing(op: Operations, schema: str) -> None:
     tables.outbox.create(bind)
 
 
-def drop_plumbing(op: Operations, schema: str) -> None:
+def drop_plumbing(schema: str) -> None:
     op.drop_table("outbox", schema=schema)
     op.drop_table("inbox", schema=schema)

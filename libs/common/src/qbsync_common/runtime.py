@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import aio_pika
 from aio_pika.abc import AbstractConnection
@@ -24,10 +25,11 @@ from qbsync_common.messaging.relay import OutboxRelay, PublishFn
 from qbsync_common.messaging.topology import declare_exchanges
 from qbsync_common.metrics import ServiceMetrics
 from qbsync_common.settings import ServiceSettings
+from qbsync_common.waiting import wait_for_event
 
 log = logging.getLogger(__name__)
 
-BackgroundJob = Callable[[asyncio.Event], Awaitable[None]]
+BackgroundJob = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
 
 @dataclass
@@ -61,6 +63,7 @@ class ServiceRuntime:
         self.jobs = list(jobs)
         self.link = BrokerLink()
         self.stop_event = asyncio.Event()
+        self._closing: set[asyncio.Task[None]] = set()
 
     # -- readiness -------------------------------------------------------------------------------
     async def broker_ready(self) -> bool:
@@ -86,11 +89,15 @@ class ServiceRuntime:
         tasks = [asyncio.create_task(self._supervise_broker(), name="broker")]
         if self.relay is not None:
             tasks.append(
-                asyncio.create_task(self.relay.run(self.link.publish_fn, self.stop_event), name="relay")
+                asyncio.create_task(
+                    self.relay.run(self.link.publish_fn, self.stop_event), name="relay"
+                )
             )
         tasks += [asyncio.create_task(job(self.stop_event)) for job in self.jobs]
         await self.stop_event.wait()
-        log.info("stopping: draining %d in-flight deliveries", sum(c.in_flight for c in self.consumers))
+        log.info(
+            "stopping: draining %d in-flight deliveries", sum(c.in_flight for c in self.consumers)
+        )
         await asyncio.gather(*tasks, return_exceptions=True)
         await self.engine.dispose()
         log.info("stopped")
@@ -103,11 +110,11 @@ class ServiceRuntime:
                 backoff = 0.5
             except Exception as exc:
                 log.warning("broker unavailable (%s); retrying in %.1fs", exc, backoff)
-                await _wait(self.stop_event, backoff)
+                await wait_for_event(self.stop_event, backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
-            stopped = asyncio.create_task(self.stop_event.wait())
-            await asyncio.wait({lost, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            stopped: asyncio.Future[Any] = asyncio.ensure_future(self.stop_event.wait())
+            await asyncio.wait([lost, stopped], return_when=asyncio.FIRST_COMPLETED)
             if self.stop_event.is_set():
                 await self._shutdown_consumers()
                 stopped.cancel()
@@ -157,7 +164,10 @@ class ServiceRuntime:
         self.link.publisher = None
         self.link.connected.clear()
         if connection is not None and not connection.is_closed:
-            asyncio.create_task(connection.close())
+            # Close in the background (a dead peer can take a while); keep a reference until done.
+            task = asyncio.create_task(connection.close())
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
 
     async def _shutdown_consumers(self) -> None:
         for consumer in self.consumers:
@@ -170,10 +180,3 @@ class ServiceRuntime:
         if connection is not None:
             # Closing the channels requeues anything still unacknowledged.
             await connection.close()
-
-
-async def _wait(stop: asyncio.Event, seconds: float) -> None:
-    try:
-        await asyncio.wait_for(stop.wait(), seconds)
-    except TimeoutError:
-        pass

@@ -30,7 +30,8 @@ class ServiceSettings(BaseSettings):
         description="PostgreSQL URL (SQLAlchemy asyncpg form)",
     )
     otel_endpoint: str | None = Field(
-        None, description="OTLP/HTTP traces endpoint, e.g. http://otel-collector:4318; unset = no export"
+        None,
+        description="OTLP/HTTP traces endpoint, e.g. http://otel-collector:4318; unset = no export",
     )
     log_level: str = Field("INFO", description="Python log level")
     http_host: str = Field("127.0.0.1", description="Address the health/metrics/API server binds")
@@ -55,5 +56,7 @@ class ServiceSettings(BaseSettings):
             if isinstance(value, SecretStr) and value.get_secret_value().strip().lower() in (
                 PLACEHOLDER_SECRETS
             ):
-                raise ValueError(f"QBSYNC_{name.upper()} must be set to a real value in {self.environment}")
+                raise ValueError(
+                    f"QBSYNC_{name.upper()} must be set to a real value in {self.environment}"
+                )
         return self

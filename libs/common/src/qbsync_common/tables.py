@@ -56,7 +56,9 @@ def plumbing_tables(metadata: MetaData) -> PlumbingTables:
         Column("headers", JSONB, nullable=False),
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         Column("attempts", Integer, nullable=False, server_default="0"),
-        Column("next_attempt_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column(
+            "next_attempt_at", DateTime(timezone=True), nullable=False, server_default=func.now()
+        ),
         Column("last_error", Text, nullable=True),
     )
     return PlumbingTables(inbox=inbox, outbox=outbox)

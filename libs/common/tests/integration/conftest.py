@@ -15,16 +15,16 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import plumbing_app  # noqa: E402
-from harness import Harness  # noqa: E402
+import plumbing_app
+from harness import Harness
 
-from qbsync_common.messaging.topology import (  # noqa: E402
+from qbsync_common.messaging.topology import (
     RESULTS_EXCHANGE,
     ConsumerSpec,
     declare_consumer,
     declare_exchanges,
 )
-from qbsync_common.tables import plumbing_tables  # noqa: E402
+from qbsync_common.tables import plumbing_tables
 
 
 @pytest.fixture
@@ -58,7 +58,9 @@ async def harness(
     channel2_conn = await aio_pika.connect(broker_url)
     async with channel2_conn:
         ch = await channel2_conn.channel()
-        for name in [h.queue, f"{h.queue}.parking"] + [f"{h.queue}.retry.{d}" for d in (200, 400, 800)]:
+        for name in [h.queue, f"{h.queue}.parking"] + [
+            f"{h.queue}.retry.{d}" for d in (200, 400, 800)
+        ]:
             await ch.queue_delete(name)
 
 

@@ -7,34 +7,30 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aio_pika
 import asyncpg
-import pytest
-from sqlalchemy.ext.asyncio import create_async_engine
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import plumbing_app  # noqa: E402
+import plumbing_app
 
-from qbsync_common.messaging.topology import RESULTS_EXCHANGE, declare_exchanges  # noqa: E402
-from qbsync_common.settings import ServiceSettings  # noqa: E402
-from qbsync_common.tables import plumbing_tables  # noqa: E402
+from qbsync_common.settings import ServiceSettings
 
 APP = Path(plumbing_app.__file__)
 
 
-async def wait_until(check: Callable[[], Awaitable[bool]], timeout: float, what: str) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
+async def wait_until(check: Callable[[], Awaitable[bool]], within: float, what: str) -> None:
+    deadline = asyncio.get_running_loop().time() + within
     while asyncio.get_running_loop().time() < deadline:
         if await check():
             return
         await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+    raise AssertionError(f"timed out after {within}s waiting for {what}")
 
 
 @dataclass
@@ -132,5 +128,3 @@ class Harness:
 
     def start_process(self, **env: str) -> subprocess.Popen[bytes]:
         return subprocess.Popen([sys.executable, str(APP)], env=self.env(**env))
-
-

@@ -102,7 +102,9 @@ def partner_event(tenant_id: str, partner_id: str, name: str, *, version: int = 
         currency="USD",
         active=True,
     )
-    return encode(new_event(data, tenant_id=tenant_id, source="plumbing-test", time=datetime.now(UTC)))
+    return encode(
+        new_event(data, tenant_id=tenant_id, source="plumbing-test", time=datetime.now(UTC))
+    )
 
 
 async def _main() -> None:

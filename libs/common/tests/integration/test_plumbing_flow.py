@@ -116,8 +116,10 @@ async def test_bad_messages_are_parked_with_reasons_and_the_consumer_keeps_going
     await wait_until(all_parked, 10, "four parked messages")
     assert parked["malformed-1"].startswith("malformed-json")
     assert parked["unknown-1"].startswith("unknown-type")
-    assert parked["invalid-1"].startswith("invalid-data") and "partner_id" in parked["invalid-1"]
-    assert parked[poison].startswith("permanent") and "poison-pill" in parked[poison]
+    assert parked["invalid-1"].startswith("invalid-data")
+    assert "partner_id" in parked["invalid-1"]
+    assert parked[poison].startswith("permanent")
+    assert "poison-pill" in parked[poison]
     assert poison not in await harness.effects_by_event()
 
 

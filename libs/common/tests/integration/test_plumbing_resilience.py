@@ -46,9 +46,7 @@ async def test_f3_consumers_come_back_after_the_broker_drops_the_connection(
     harness: Harness, running: ServiceRuntime
 ) -> None:
     first = await harness.publish_partners(["before-1", "before-2"])
-    await wait_until(
-        lambda: _all_done(harness, first), 10, "events before the connection loss"
-    )
+    await wait_until(lambda: _all_done(harness, first), 10, "events before the connection loss")
     # Broker-side close of exactly this service's connection (named after the service).
     listing = await asyncio.to_thread(
         subprocess.run,
@@ -166,6 +164,7 @@ async def test_one_trace_spans_publish_consume_database_and_the_published_result
         runtime.request_stop()
         await asyncio.wait_for(task, 30)
     spans = [s for s in exporter.get_finished_spans() if s.context.trace_id == trace_id]
+    exporter.shutdown()  # the global provider outlives this test; stop collecting into it
     names = [s.name for s in spans]
     assert f"process {harness.queue}" in names
     assert any(s.attributes and "db.statement" in s.attributes for s in spans) or any(

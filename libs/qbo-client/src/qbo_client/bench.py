@@ -172,7 +172,7 @@ async def main(argv: list[str] | None = None) -> None:
 
 
 async def _pg_cost(dsn: str) -> float:
-    import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
+    import asyncpg
 
     from qbo_client.limiter_postgres import PostgresRateLimiter
 

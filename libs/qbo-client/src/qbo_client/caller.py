@@ -12,7 +12,13 @@ import httpx
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
 from qbo_client import codec
-from qbo_client.errors import QBOError, ServiceError, ThrottledError, TransportError
+from qbo_client.errors import (
+    LimiterTimeout,
+    QBOError,
+    ServiceError,
+    ThrottledError,
+    TransportError,
+)
 from qbo_client.faults import error_from_response, fault_entries
 from qbo_client.limiter import Priority, RateLimiter
 from qbo_client.telemetry import ClientMetrics
@@ -124,9 +130,14 @@ class Caller:
             "User-Agent": settings.user_agent,
         }
         waited_from = time.perf_counter()
-        lease = await settings.limiter.acquire(
-            token.realm_id, priority=self.priority, batch=batch, max_wait=self._max_wait
-        )
+        try:
+            lease = await settings.limiter.acquire(
+                token.realm_id, priority=self.priority, batch=batch, max_wait=self._max_wait
+            )
+        except LimiterTimeout:
+            # Nothing was sent, but operators need to see calls turned away by the budget.
+            settings.metrics.calls.labels(op, entity, "limiter_timeout").inc()
+            raise
         settings.metrics.throttle_wait.labels(self.priority.name.lower()).observe(
             time.perf_counter() - waited_from
         )

@@ -88,7 +88,9 @@ def decide(limits: RealmLimits, usage: RealmUsage, now: float, *, batch: bool) -
             )
         )
     if limits.concurrent - usage.in_flight < need:
-        waits.append(limits.poll_interval)
+        # Nobody knows when a slot frees; those further back poll less often, which keeps
+        # a long queue from hammering the shared state.
+        waits.append(limits.poll_interval * need)
     wait = max(waits)
     return 0.0 if wait <= 0 else wait
 

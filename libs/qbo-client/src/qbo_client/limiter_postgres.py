@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
+import asyncpg
 
 from qbo_client.errors import LimiterTimeout
 from qbo_client.limiter import Lease, Priority, RealmLimits, RealmUsage, decide
@@ -131,6 +131,8 @@ class PostgresRateLimiter:
                               clock_timestamp() AS now_ts""",
                 realm_id,
             )
+            # Both queries aggregate or upsert, so each always yields exactly one row.
+            assert head is not None
             now_ts = head["now_ts"]
             now = now_ts.timestamp()
             state = await conn.fetchrow(
@@ -159,6 +161,7 @@ class PostgresRateLimiter:
                 priority,
                 enqueued_at or now_ts,
             )
+            assert state is not None
             usage = RealmUsage(
                 grant_times=list(state["times"]),
                 batch_times=list(state["batches"]),

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 import httpx
 import pytest
 import uvicorn
@@ -72,6 +72,9 @@ class EmulatorAdmin:
 
     async def set_limits(self, realm_id: str, **limits: int) -> None:
         await self._call("PUT", f"/companies/{realm_id}/limits", limits)
+
+    async def set_faults(self, realm_id: str, **faults: Any) -> None:
+        await self._call("PUT", f"/companies/{realm_id}/faults", faults)
 
     async def stats(self, realm_id: str) -> dict[str, Any]:
         result: dict[str, Any] = await self._call("GET", f"/companies/{realm_id}/stats")

@@ -11,7 +11,7 @@ import json
 import time
 from datetime import UTC, datetime, timedelta
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 from prometheus_client import CollectorRegistry
 
 from qbo_client import (

@@ -9,8 +9,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from prometheus_client import CollectorRegistry
 
 from qbo_client import (
+    AccessToken,
     Account,
     BatchOp,
     Bill,
@@ -25,6 +27,7 @@ from qbo_client import (
     QBOEntity,
     Query,
     Ref,
+    StaticTokenProvider,
     TenantSession,
     Term,
     Vendor,
@@ -307,3 +310,57 @@ async def test_paging_cdc_batch_and_company(realm_client: MakeClient) -> None:
     rate = await s.exchange_rate("EUR")
     assert rate.SourceCurrencyCode == "EUR"
     assert isinstance(rate.Rate, Decimal)
+
+
+async def test_lost_answer_is_uncertain_and_replays_with_the_same_request_id(
+    realm_client: MakeClient, admin: Any
+) -> None:
+    client, realm = await realm_client()
+    s = client.for_tenant(realm)
+    name = f"Dropped {uuid.uuid4().hex[:8]}"
+    # QBO commits the create, then the connection drops before the answer arrives.
+    await admin.set_faults(realm, drop_after_commit_rate=1.0)
+    with pytest.raises(errors.TransportError) as lost:
+        await s.create(Customer(DisplayName=name), request_id=f"drop-{name}")
+    assert lost.value.transient
+    assert lost.value.uncertain
+    await admin.set_faults(realm)
+    replayed = await s.create(Customer(DisplayName=name), request_id=f"drop-{name}")
+    assert replayed.DisplayName == name
+    assert await s.count(Query(Customer).where("DisplayName", "=", name).with_inactive()) == 1
+    assert (await admin.stats(realm))["replayed"] == 1
+
+
+async def test_injected_server_errors_are_transient(realm_client: MakeClient, admin: Any) -> None:
+    client, realm = await realm_client()
+    s = client.for_tenant(realm)
+    await admin.set_faults(realm, error_rate=1.0, error_status=503, html_503=True)
+    with pytest.raises(errors.ServiceError) as html:
+        await s.company_info()
+    assert html.value.status == 503
+    assert html.value.transient
+    await admin.set_faults(realm, error_rate=1.0, error_status=500)
+    with pytest.raises(errors.ServiceError) as system:
+        await s.company_info()
+    assert system.value.code == "10000"
+    assert system.value.intuit_tid
+
+
+async def test_rejected_token_is_refreshed_once(
+    qbo_emulator_url: str, admin: Any, emulator_token: str
+) -> None:
+    realm = await admin.new_realm(seeded=False)
+    expires = datetime.now(UTC) + timedelta(hours=1)
+    stale = AccessToken("revoked-token", realm, qbo_emulator_url, expires)
+    fresh = AccessToken(emulator_token, realm, qbo_emulator_url, expires)
+    tokens = StaticTokenProvider({realm: stale}, refreshed={realm: fresh})
+    async with QBOClient(tokens, registry=CollectorRegistry()) as client:
+        info = await client.for_tenant(realm).company_info()
+    assert info.CompanyName == f"Co {realm}"
+    assert len(tokens.refresh_calls) == 1
+    still_bad = StaticTokenProvider({realm: stale})
+    async with QBOClient(still_bad, registry=CollectorRegistry()) as client:
+        with pytest.raises(errors.AuthenticationError) as denied:
+            await client.for_tenant(realm).company_info()
+    assert denied.value.status == 401
+    assert not denied.value.transient

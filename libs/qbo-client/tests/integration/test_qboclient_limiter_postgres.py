@@ -7,7 +7,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 import pytest
 
 from qbo_client.errors import LimiterTimeout

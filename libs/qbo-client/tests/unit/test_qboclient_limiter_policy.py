@@ -36,8 +36,11 @@ def test_per_minute_window_counts_the_whole_minute() -> None:
     assert decide(LIMITS, usage(grants), 50.0 + LIMITS.minute_window + 0.01, batch=False) == 0.0
 
 
-def test_concurrency_full_polls() -> None:
+def test_concurrency_full_polls_less_often_further_back() -> None:
     assert decide(LIMITS, usage(in_flight=3), 100.0, batch=False) == LIMITS.poll_interval
+    roomy = RealmLimits(per_minute=100, per_second=100, concurrent=3)
+    behind = decide(roomy, usage(in_flight=3, ahead=4), 100.0, batch=False)
+    assert behind == pytest.approx(roomy.poll_interval * 5)
 
 
 def test_batch_budget_only_applies_to_batches() -> None:

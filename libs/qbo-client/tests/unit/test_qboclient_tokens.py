@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from datetime import UTC, datetime, timedelta
@@ -103,3 +104,21 @@ async def test_static_provider_and_token_repr_hides_secret() -> None:
     assert await provider.get_token("a") is tok
     with pytest.raises(errors.UnknownTenant):
         await provider.get_token("b")
+
+
+async def test_concurrent_refreshes_share_one_gateway_call() -> None:
+    calls = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        return httpx.Response(200, json=token_body(f"AT-{calls}", 60))
+
+    provider = gateway(httpx.MockTransport(handler))
+    first = await provider.get_token("t")
+    # Ten calls that all saw the same token rejected: one refresh, everyone gets its result.
+    fresh = await asyncio.gather(
+        *(provider.get_token("t", failed_token=first.access_token) for _ in range(10))
+    )
+    assert {tok.access_token for tok in fresh} == {"AT-2"}
+    assert calls == 2

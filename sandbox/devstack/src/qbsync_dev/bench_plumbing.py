@@ -28,7 +28,9 @@ N = int(os.environ.get("QBSYNC_BENCH_EVENTS", "5000"))
 PUBLISH_WINDOW = 500  # unconfirmed publishes in flight
 
 
-async def _publish_all(channel: aio_pika.abc.AbstractChannel, queue: str, bodies: list[bytes]) -> None:
+async def _publish_all(
+    channel: aio_pika.abc.AbstractChannel, queue: str, bodies: list[bytes]
+) -> None:
     for start in range(0, len(bodies), PUBLISH_WINDOW):
         await asyncio.gather(
             *(
@@ -46,7 +48,7 @@ async def raw_throughput(n: int) -> tuple[float, float]:
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
         name = f"bench-raw-{uuid.uuid4().hex[:8]}"
-        queue = await channel.declare_queue(name, durable=True, arguments={"x-queue-type": "quorum"})
+        await channel.declare_queue(name, durable=True, arguments={"x-queue-type": "quorum"})
         body = b"x" * 600
         started = time.perf_counter()
         await _publish_all(channel, name, [body] * n)
@@ -76,11 +78,18 @@ async def plumbing_throughput(n: int) -> float:
     schema = f"bench_{uuid.uuid4().hex[:8]}"
     await ensure_database(DATABASE)
     settings = ServiceSettings(
-        service_name=f"bench-plumbing-{schema}", database_url=DATABASE, prefetch=256, log_level="WARNING"
+        service_name=f"bench-plumbing-{schema}",
+        database_url=DATABASE,
+        prefetch=256,
+        log_level="WARNING",
     )
     metadata = MetaData(schema=schema)
-    state = Table("state", metadata, Column("id", Integer, primary_key=True, autoincrement=True),
-                  Column("partner_id", Text))
+    state = Table(
+        "state",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("partner_id", Text),
+    )
     plumbing_tables(metadata)
     engine = create_async_engine(DATABASE)
     async with engine.begin() as conn:
@@ -95,10 +104,17 @@ async def plumbing_throughput(n: int) -> float:
         async with delivery.transaction() as session:
             await session.execute(state.insert().values(partner_id=data.partner_id))
             result = events.PartnerSynced(
-                kind=data.kind, partner_id=data.partner_id, version=data.version,
-                sync_key="1", sync_token="0", adopted=False, operation_id=delivery.envelope.id,
+                kind=data.kind,
+                partner_id=data.partner_id,
+                version=data.version,
+                sync_key="1",
+                sync_token="0",
+                adopted=False,
+                operation_id=delivery.envelope.id,
             )
-            await parts.outbox.enqueue(session, new_event(result, tenant_id="bench", source="bench"))
+            await parts.outbox.enqueue(
+                session, new_event(result, tenant_id="bench", source="bench")
+            )
 
     queue = f"bench-plumbing-{schema}"
     spec = ConsumerSpec(queue=queue, bindings=[])
@@ -121,13 +137,24 @@ async def plumbing_throughput(n: int) -> float:
 
     await results.consume(on_result)
     bodies = [
-        encode(new_event(events.PartnerUpserted(kind="client", partner_id=f"p{i}", version=1,
-                                                 name=f"Partner {i}", currency="USD", active=True),
-                         tenant_id="bench", source="bench"))
+        encode(
+            new_event(
+                events.PartnerUpserted(
+                    kind="client",
+                    partner_id=f"p{i}",
+                    version=1,
+                    name=f"Partner {i}",
+                    currency="USD",
+                    active=True,
+                ),
+                tenant_id="bench",
+                source="bench",
+            )
+        )
         for i in range(n)
     ]
     task = asyncio.create_task(runtime.run())
-    while not await runtime.broker_ready():
+    while not await runtime.broker_ready():  # noqa: ASYNC110 - readiness is a coroutine, not an event
         await asyncio.sleep(0.05)
     started = time.perf_counter()
     await _publish_all(channel, queue, bodies)
@@ -137,9 +164,9 @@ async def plumbing_throughput(n: int) -> float:
     await task
     await channel.queue_delete(queue)
     await connection.close()
-    conn = await asyncpg.connect(DATABASE.replace("+asyncpg", ""))
-    await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-    await conn.close()
+    admin = await asyncpg.connect(DATABASE.replace("+asyncpg", ""))
+    await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    await admin.close()
     return rate
 
 

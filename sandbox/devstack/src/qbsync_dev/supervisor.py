@@ -7,12 +7,14 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import httpx
 
 from qbsync_dev.stack import Proc, database_url, emulator_proc, service_procs
 
 READY_TIMEOUT_S = 60.0
+_PIPES: set[asyncio.Task[None]] = set()  # strong references: a dropped task may be collected
 
 
 async def _pipe(name: str, stream: asyncio.StreamReader) -> None:
@@ -30,7 +32,9 @@ async def start(proc: Proc) -> asyncio.subprocess.Process:
         stderr=asyncio.subprocess.STDOUT,
     )
     assert process.stdout is not None
-    asyncio.create_task(_pipe(proc.name, process.stdout))
+    pipe = asyncio.create_task(_pipe(proc.name, process.stdout))
+    _PIPES.add(pipe)
+    pipe.add_done_callback(_PIPES.discard)
     return process
 
 
@@ -75,9 +79,15 @@ async def run_stack() -> int:
         print(f"not ready after {READY_TIMEOUT_S:.0f}s: {', '.join(not_ready)}", flush=True)
     else:
         print(_banner(procs), flush=True)
-    exited = asyncio.gather(*(p.wait() for p in processes))
-    waiter = asyncio.create_task(stop_requested.wait())
-    await asyncio.wait({waiter, asyncio.ensure_future(exited)}, return_when="FIRST_COMPLETED")
+    # Ctrl-C, or any process dying on its own, ends the whole stack.
+    watched: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop_requested.wait())]
+    watched += [asyncio.ensure_future(p.wait()) for p in processes]
+    await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+    for future in watched:
+        future.cancel()
+    for proc, process in zip(procs, processes, strict=True):
+        if process.returncode is not None and not stop_requested.is_set():
+            print(f"{proc.name} exited with {process.returncode}; stopping the stack", flush=True)
     await stop(processes)
     return 0 if stop_requested.is_set() else 1
 

@@ -290,6 +290,11 @@ class WebhookDispatcher:
                     found.extend(items)
         return [d.to_json() for d in sorted(found, key=lambda d: d.created_at)]
 
+    def pending(self) -> dict[str, int]:
+        """Changes waiting for the next flush, per client_id."""
+        with self._lock:
+            return {client_id: len(changes) for client_id, changes in self._buffer.items()}
+
     def configure(self, settings: dict[str, Any]) -> dict[str, Any]:
         for key in ("flush_interval_seconds", "retry_scale", "timeout_seconds"):
             if key in settings:

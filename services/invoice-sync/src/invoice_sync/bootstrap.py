@@ -6,17 +6,22 @@ from pathlib import Path
 
 from sqlalchemy import MetaData
 
+from invoice_sync.config import Settings
 from qbsync_common import assembly
 from qbsync_common.messaging.topology import EVENTS_EXCHANGE, RESULTS_EXCHANGE, ConsumerSpec
 from qbsync_common.service import BuiltService, ServiceDefinition, ops_app_for
-
-from invoice_sync.config import Settings
 
 SCHEMA = "invoice_sync"
 METADATA = MetaData(schema=SCHEMA)
 CONSUMER = ConsumerSpec(
     queue="invoice-sync",
-    bindings=[(EVENTS_EXCHANGE, "qbsync.invoice.*.v1"), (EVENTS_EXCHANGE, "qbsync.credit_memo.*.v1"), (EVENTS_EXCHANGE, "qbsync.payment.recorded_upstream.v1"), (RESULTS_EXCHANGE, "qbsync.partner.synced.v1"), (RESULTS_EXCHANGE, "qbsync.partner.sync_failed.v1")],
+    bindings=[
+        (EVENTS_EXCHANGE, "qbsync.invoice.*.v1"),
+        (EVENTS_EXCHANGE, "qbsync.credit_memo.*.v1"),
+        (EVENTS_EXCHANGE, "qbsync.payment.recorded_upstream.v1"),
+        (RESULTS_EXCHANGE, "qbsync.partner.synced.v1"),
+        (RESULTS_EXCHANGE, "qbsync.partner.sync_failed.v1"),
+    ],
 )
 
 

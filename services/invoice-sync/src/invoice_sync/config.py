@@ -8,5 +8,7 @@ from qbsync_common.settings import ServiceSettings
 
 
 class Settings(ServiceSettings):
-    service_name: str = Field("invoice-sync", description="Name used in logs, traces, metrics and queues")
+    service_name: str = Field(
+        "invoice-sync", description="Name used in logs, traces, metrics and queues"
+    )
     http_port: int = Field(8082, description="Port of the service's HTTP server")

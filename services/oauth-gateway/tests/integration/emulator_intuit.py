@@ -43,6 +43,13 @@ class EmulatedApp:
         )
         return TokenGrant.from_json(body)
 
+    async def grants(self, realm_id: str, count: int) -> list[TokenGrant]:
+        """Many grants for one realm over one keep-alive connection (setup of the 200-tenant test)."""
+        body = {"client_id": self.client_id, "realm_id": realm_id}
+        async with httpx.AsyncClient(base_url=f"{self.base_url}/_emulator") as client:
+            answers = [await client.post("/grants", json=body) for _ in range(count)]
+        return [TokenGrant.from_json(a.raise_for_status().json()) for a in answers]
+
     async def refresh_calls(self) -> int:
         calls = await self._admin("GET", f"/apps/{self.client_id}/token-calls")
         return int(calls.get("refresh_token", 0))

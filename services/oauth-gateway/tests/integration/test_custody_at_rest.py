@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 
 import pytest
 from custody_fakes import FakeIntuit, RecordedEvents
 from custody_harness import Replica, connect, replica
+from pydantic import SecretStr
 from sqlalchemy import Column, DateTime, MetaData, Table, Text, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from oauth_gateway.config import Settings
 from oauth_gateway.custody.keyring import DecryptionError, KeyRing, generate_key
-from oauth_gateway.custody.rekey import rekey
+from oauth_gateway.custody.rekey import rekey, run_rekey
 from oauth_gateway.custody.repository import TokenRepository
 from oauth_gateway.custody.tables import tokens_table
 
@@ -89,8 +92,9 @@ async def test_dump_has_no_plaintext_and_rekey_survives_removing_the_old_key(
         assert base64.b64encode(grant.refresh_token.encode()).decode() not in before
 
     rotated = replica_in(sessions, metadata, intuit, ring("k2", k1=k1, k2=k2))
-    assert await rekey(sessions, rotated.repository, batch=2) == 5
-    assert await rekey(sessions, rotated.repository, batch=2) == 0  # idempotent
+    assert (await rekey(sessions, rotated.repository, batch=2)).rewritten == 5
+    again = await rekey(sessions, rotated.repository, batch=2)  # idempotent
+    assert (again.rewritten, again.unreadable) == (0, [])
     after = await dump(database_dsn, schema)
     assert "v1:k1:" not in after
     assert after.count("v1:k2:") == 10
@@ -130,3 +134,40 @@ async def test_ciphertext_swapped_between_tenant_rows_fails_to_decrypt(
     with pytest.raises(DecryptionError):
         await gw.vault.access_token("attacker")
     assert (await gw.vault.access_token("victim")).realm_id == "9130"
+
+
+async def test_rekey_command_reports_rows_no_key_can_open(
+    isolated: tuple[async_sessionmaker[AsyncSession], MetaData],
+    database_url: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`oauth-gateway rekey`'s body: rewrap what it can, name the rest, exit 1."""
+    sessions, metadata = isolated
+    schema = str(metadata.schema)
+    k_lost, k1, k2 = generate_key(), generate_key(), generate_key()
+    intuit = FakeIntuit()
+    for tenant, key_id, key in (("readable", "k1", k1), ("orphan", "lost", k_lost)):
+        async with sessions.begin() as session:
+            await session.execute(
+                text(f'INSERT INTO "{schema}".tenants (tenant_id, state) VALUES (:t, :s)'),
+                {"t": tenant, "s": "connected"},
+            )
+        writer = replica_in(sessions, metadata, intuit, ring(key_id, **{key_id: key}))
+        await connect(sessions, writer.vault, tenant, intuit.grant())
+    keys = json.dumps({"keys": {"k1": k1, "k2": k2}, "primary": "k2"})
+    settings = Settings(database_url=SecretStr(database_url), token_keys=SecretStr(keys))
+    assert await run_rekey(settings, MetaData(schema=schema)) == 1
+    out = capsys.readouterr().out
+    assert "1 tenant token row(s) rewrapped" in out
+    assert "orphan" in out
+    assert k1 not in out
+    assert (await dump_rows(sessions, schema))["readable"].startswith("v1:k2:")
+    assert (await dump_rows(sessions, schema))["orphan"].startswith("v1:lost:")
+
+
+async def dump_rows(sessions: async_sessionmaker[AsyncSession], schema: str) -> dict[str, str]:
+    async with sessions() as session:
+        rows = await session.execute(
+            text(f'SELECT tenant_id, refresh_token_ct FROM "{schema}".tokens')
+        )
+        return {str(t): str(ct) for t, ct in rows}

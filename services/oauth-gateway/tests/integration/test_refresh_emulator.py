@@ -11,6 +11,7 @@ import pytest
 from custody_fakes import RecordedEvents
 from custody_harness import NewTenant, age_tokens, connect, replica, tenant_state
 from emulator_intuit import EmulatedApp, register_app
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from oauth_gateway.custody.errors import NeedsReauthorization
@@ -60,10 +61,12 @@ async def test_two_hundred_tenants_refreshing_at_once_all_keep_a_live_refresh_to
     intuit = app.intuit()
     replicas = [replica(gateway_sessions, intuit, RecordedEvents(), keyring) for _ in range(2)]
     realm_id = await app.company()
-    tenants = [await new_tenant() for _ in range(200)]
-    for tenant in tenants:
-        await connect(gateway_sessions, replicas[0].vault, tenant, await app.grant(realm_id))
-    await age_tokens_all(gateway_sessions, tenants)
+    tenants = list(await asyncio.gather(*(new_tenant() for _ in range(200))))
+    grants = await app.grants(realm_id, len(tenants))
+    async with gateway_sessions.begin() as session:
+        for tenant, grant in zip(tenants, grants, strict=True):
+            await replicas[0].vault.store_initial(session, tenant, realm_id, grant)
+    await expire_access_tokens(gateway_sessions, tenants)
     issued = await asyncio.gather(
         *(replicas[i % 2].vault.access_token(t) for t in tenants for i in range(2))
     )
@@ -77,9 +80,15 @@ async def test_two_hundred_tenants_refreshing_at_once_all_keep_a_live_refresh_to
     assert await qbo_accepts(emulator_url, realm_id, issued[-1].access_token)
 
 
-async def age_tokens_all(sessions: Sessions, tenants: list[str]) -> None:
-    for tenant in tenants:
-        await age_tokens(sessions, tenant, access_left=timedelta(seconds=-1))
+async def expire_access_tokens(sessions: Sessions, tenants: list[str]) -> None:
+    async with sessions.begin() as session:
+        await session.execute(
+            text(
+                "UPDATE oauth_gateway.tokens SET access_expires_at = now() - interval '1 second' "
+                "WHERE tenant_id = ANY(:ids)"
+            ),
+            {"ids": tenants},
+        )
 
 
 async def crash_mid_refresh(

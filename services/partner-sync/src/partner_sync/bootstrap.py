@@ -6,11 +6,10 @@ from pathlib import Path
 
 from sqlalchemy import MetaData
 
-from qbsync_common import assembly
-from qbsync_common.messaging.topology import EVENTS_EXCHANGE, RESULTS_EXCHANGE, ConsumerSpec
-from qbsync_common.service import BuiltService, ServiceDefinition, ops_app_for
-
 from partner_sync.config import Settings
+from qbsync_common import assembly
+from qbsync_common.messaging.topology import EVENTS_EXCHANGE, ConsumerSpec
+from qbsync_common.service import BuiltService, ServiceDefinition, ops_app_for
 
 SCHEMA = "partner_sync"
 METADATA = MetaData(schema=SCHEMA)

@@ -41,7 +41,7 @@ def snap(**kw: object) -> Snapshot:
     [
         ("Acme: Europe", "Acme - Europe"),
         ("Tab\there\nand\r\nnewline", "Tab here and newline"),
-        ("  O'Brien \"Quotes\"  ", "O'Brien \"Quotes\""),
+        ('  O\'Brien "Quotes"  ', 'O\'Brien "Quotes"'),
         ("Zoë 東京", "Zoë 東京"),
     ],
 )

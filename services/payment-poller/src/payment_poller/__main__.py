@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from qbsync_common.service import main as service_main
-
 from payment_poller.bootstrap import DEFINITION
+from qbsync_common.service import main as service_main
 
 
 def main() -> None:

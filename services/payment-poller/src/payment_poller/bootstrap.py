@@ -2,34 +2,131 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import MetaData
 
-from qbsync_common import assembly
-from qbsync_common.messaging.topology import EVENTS_EXCHANGE, RESULTS_EXCHANGE, ConsumerSpec
-from qbsync_common.service import BuiltService, ServiceDefinition, ops_app_for
-
+from payment_poller.adapters.repository import Repository
+from payment_poller.adapters.tables import PollerTables, poller_tables
 from payment_poller.config import Settings
+from payment_poller.entrypoints.http import operator_router
+from payment_poller.service_layer.handlers import Handlers
+from payment_poller.service_layer.poll import Poller, PollSettings
+from payment_poller.service_layer.scheduler import scheduler_job
+from qbo_client import GatewayTokenProvider, Priority, QBOClient, TokenProvider
+from qbo_client.limiter import RateLimiter
+from qbsync_common import assembly
+from qbsync_common.contract import events
+from qbsync_common.messaging.topology import EVENTS_EXCHANGE, RESULTS_EXCHANGE, ConsumerSpec
+from qbsync_common.operator_auth import OperatorKeys, parse_keys
+from qbsync_common.runtime import ServiceRuntime
+from qbsync_common.service import BuiltService, ServiceDefinition, ops_app_for
 
 SCHEMA = "payment_poller"
 METADATA = MetaData(schema=SCHEMA)
+TABLES = poller_tables(METADATA)
 CONSUMER = ConsumerSpec(
     queue="payment-poller",
-    bindings=[(RESULTS_EXCHANGE, "qbsync.document.synced.v1"), (EVENTS_EXCHANGE, "qbsync.qbo.entities_changed.v1")],
+    bindings=[
+        (RESULTS_EXCHANGE, events.DocumentSynced.event_type),
+        (RESULTS_EXCHANGE, events.TenantConnected.event_type),
+        (RESULTS_EXCHANGE, events.TenantDisconnected.event_type),
+        (RESULTS_EXCHANGE, events.TenantReauthorizationRequired.event_type),
+        (RESULTS_EXCHANGE, events.TenantConnectionRecovered.event_type),
+        (EVENTS_EXCHANGE, events.TenantSettingsChanged.event_type),
+        (EVENTS_EXCHANGE, events.QboEntitiesChanged.event_type),
+    ],
 )
 
 
-async def build(settings: Settings) -> BuiltService:
-    parts = assembly.plumbing(settings, METADATA)
-    # No handlers yet: every event this queue receives is parked with reason "not-implemented"
-    # until the service's issue gives it real ones (see the README's status table).
+@dataclass(frozen=True)
+class Assembled:
+    """Everything a test needs to drive the service: the built service and its parts."""
+
+    built: BuiltService
+    runtime: ServiceRuntime
+    poller: Poller
+    handlers: Handlers
+    repo: Repository
+    parts: assembly.Plumbing
+    qbo: QBOClient
+
+
+async def assemble(
+    settings: Settings,
+    metadata: MetaData,
+    tables: PollerTables,
+    *,
+    tokens: TokenProvider | None = None,
+    limiter: RateLimiter | None = None,
+    queue: str = CONSUMER.queue,
+    replica: str | None = None,
+) -> Assembled:
+    parts = assembly.plumbing(settings, metadata)
+    if tokens is None:
+        tokens = GatewayTokenProvider(
+            settings.gateway_url, settings.service_credential.get_secret_value()
+        )
+    qbo = QBOClient(
+        tokens,
+        limiter=limiter if limiter is not None else await _shared_limiter(settings),
+        # QBO call metrics appear on this service's /metrics next to its own.
+        registry=parts.metrics.registry,
+    )
+    repo = Repository(tables)
+    wake = asyncio.Event()
+    poller = Poller(
+        parts.sessions,
+        repo,
+        parts.outbox,
+        lambda tenant: qbo.for_tenant(tenant, priority=Priority.BACKGROUND),
+        PollSettings(
+            overlap=timedelta(seconds=settings.poll_overlap_s),
+            lease=timedelta(seconds=settings.poll_lease_s),
+            retry_s=settings.poll_retry_s,
+            max_concurrent=settings.max_concurrent_polls,
+        ),
+        replica or f"{socket.gethostname()}-{uuid.uuid4().hex[:6]}",
+    )
+    handlers = Handlers(
+        repo, settings.default_poll_interval_s, timedelta(seconds=settings.webhook_debounce_s), wake
+    )
+    spec = ConsumerSpec(queue, CONSUMER.bindings, settings.retry_delays_ms)
     runtime = assembly.runtime(
         settings,
         parts,
-        [(ConsumerSpec(CONSUMER.queue, CONSUMER.bindings, settings.retry_delays_ms), {})],
+        [(spec, handlers.mapping())],
+        jobs=[scheduler_job(poller, settings.scheduler_tick_s, wake)],
     )
-    return BuiltService(runtime=runtime, http=ops_app_for(runtime, "qbsync payment-poller"))
+    http = ops_app_for(runtime, "qbsync payment-poller")
+    keys = OperatorKeys(parse_keys(settings.operator_api_keys.get_secret_value()))
+    http.include_router(operator_router(parts.sessions, repo, keys, wake))
+    built = BuiltService(runtime=runtime, http=http)
+    return Assembled(built, runtime, poller, handlers, repo, parts, qbo)
+
+
+async def _shared_limiter(settings: Settings) -> RateLimiter:
+    """Per-realm QBO limits shared with every other process (the qbo_limits schema)."""
+    import asyncpg
+
+    from qbo_client import PostgresRateLimiter
+    from qbsync_common.db import asyncpg_dsn
+
+    pool = await asyncpg.create_pool(
+        asyncpg_dsn(settings.database_url.get_secret_value()), min_size=1, max_size=4
+    )
+    limiter = PostgresRateLimiter(pool)
+    await limiter.ensure_schema()
+    return limiter
+
+
+async def build(settings: Settings) -> BuiltService:
+    return (await assemble(settings, METADATA, TABLES)).built
 
 
 DEFINITION = ServiceDefinition(

@@ -2,11 +2,47 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from qbsync_common.settings import ServiceSettings
 
 
 class Settings(ServiceSettings):
-    service_name: str = Field("payment-poller", description="Name used in logs, traces, metrics and queues")
+    service_name: str = Field(
+        "payment-poller", description="Name used in logs, traces, metrics and queues"
+    )
     http_port: int = Field(8083, description="Port of the service's HTTP server")
+    gateway_url: str = Field(
+        "http://127.0.0.1:8080", description="oauth-gateway base URL (internal token API)"
+    )
+    service_credential: SecretStr = Field(
+        SecretStr(""), description="This service's credential for the gateway's internal API"
+    )
+    operator_api_keys: SecretStr = Field(
+        SecretStr(""), description="Comma-separated operator API keys for the operator API"
+    )
+    default_poll_interval_s: int = Field(
+        900, ge=1, description="Poll interval until the tenant's settings say otherwise"
+    )
+    poll_overlap_s: float = Field(
+        300.0, ge=0, description="CDC window starts this long before the cursor (clock skew)"
+    )
+    poll_lease_s: float = Field(
+        120.0, gt=0, description="A claimed poll lapses after this long (crashed replica)"
+    )
+    poll_retry_s: float = Field(
+        60.0, gt=0, description="After a failed poll, the tenant is polled again this much later"
+    )
+    webhook_debounce_s: float = Field(
+        0.5, ge=0, description="Webhooks for one tenant within this window cause one poll"
+    )
+    scheduler_tick_s: float = Field(
+        0.5, gt=0, description="How often a replica looks for due tenants"
+    )
+    max_concurrent_polls: int = Field(
+        8, ge=1, description="Tenants one replica polls at the same time"
+    )
+
+    def operator_keys(self) -> list[str]:
+        raw = self.operator_api_keys.get_secret_value()
+        return [k.strip() for k in raw.split(",") if k.strip()]

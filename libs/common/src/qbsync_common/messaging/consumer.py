@@ -25,7 +25,7 @@ from qbsync_common.contract.envelope import Envelope
 from qbsync_common.contract.registry import ContractError, parse_event
 from qbsync_common.logs import log_context
 from qbsync_common.messaging.errors import DuplicateEvent, PermanentError, is_transient
-from qbsync_common.messaging.publisher import PublishFailed, Publisher
+from qbsync_common.messaging.publisher import Publisher, PublishFailed
 from qbsync_common.messaging.topology import PARKING_EXCHANGE, ConsumerSpec
 from qbsync_common.metrics import ServiceMetrics
 from qbsync_common.tables import PlumbingTables
@@ -191,9 +191,9 @@ class EventConsumer:
             outcome = await self._handle(message, envelope, data, handler, attempt, span)
             if outcome != "ack":
                 span.set_status(Status(StatusCode.ERROR, outcome))
-        self._metrics.handling_seconds.labels(
-            self._metrics.service, self.name, event_type
-        ).observe(time.perf_counter() - started)
+        self._metrics.handling_seconds.labels(self._metrics.service, self.name, event_type).observe(
+            time.perf_counter() - started
+        )
 
     async def _handle(
         self,
@@ -312,7 +312,9 @@ class EventConsumer:
         await _safe(message.ack())
         return True
 
-    async def _settle(self, message: AbstractIncomingMessage, outcome: str, event_type: str) -> None:
+    async def _settle(
+        self, message: AbstractIncomingMessage, outcome: str, event_type: str
+    ) -> None:
         await _safe(message.ack())
         self._count(event_type, outcome)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -62,7 +61,7 @@ class Publisher:
             await target.publish(message, routing_key, mandatory=True, timeout=self._timeout)
         except (DeliveryError, PublishError) as exc:
             raise PublishFailed(f"broker refused {routing_key!r} on {exchange!r}: {exc}") from exc
-        except (TimeoutError, asyncio.TimeoutError) as exc:
+        except TimeoutError as exc:
             raise PublishFailed(f"no confirm for {routing_key!r} within {self._timeout}s") from exc
         except Exception as exc:  # channel closed mid-publish: outcome unknown, caller retries
             raise PublishFailed(f"publish of {routing_key!r} failed: {exc!r}") from exc

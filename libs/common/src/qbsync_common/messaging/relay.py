@@ -23,6 +23,7 @@ from opentelemetry.trace import SpanKind
 from qbsync_common.messaging.publisher import PublishFailed
 from qbsync_common.outbox import notify_channel
 from qbsync_common.telemetry import extract_context
+from qbsync_common.waiting import wait_for_event
 
 log = logging.getLogger(__name__)
 _tracer = trace.get_tracer("qbsync.outbox")
@@ -70,7 +71,7 @@ class OutboxRelay:
                 # there: start over with a new connection and a new election.
                 log.warning("outbox relay restarting after: %r", exc)
             self.is_leader = False
-            await _sleep_or_stop(stop, 1.0)
+            await wait_for_event(stop, 1.0)
 
     async def _lead(self, publish: Callable[[], PublishFn | None], stop: asyncio.Event) -> None:
         conn: asyncpg.Connection[Any] = await asyncpg.connect(
@@ -80,7 +81,7 @@ class OutboxRelay:
             while not stop.is_set():
                 if await conn.fetchval("SELECT pg_try_advisory_lock($1)", self._lock_key):
                     break
-                await _sleep_or_stop(stop, 1.0)
+                await wait_for_event(stop, 1.0)
             else:
                 return
             self.is_leader = True
@@ -90,16 +91,9 @@ class OutboxRelay:
                 fn = publish()
                 relayed = await self._relay_batch(conn, fn) if fn is not None else 0
                 if relayed < self._batch_size:
-                    try:
-                        await asyncio.wait_for(self._wake.wait(), self._poll_interval_s)
-                    except TimeoutError:
-                        pass
+                    await wait_for_event(self._wake, self._poll_interval_s)
         finally:
-            if not conn.is_closed():
-                try:
-                    await conn.close(timeout=2)
-                except Exception:
-                    conn.terminate()
+            await _close(conn)
 
     async def _relay_batch(self, conn: asyncpg.Connection[Any], publish: PublishFn) -> int:
         rows = await conn.fetch(
@@ -186,8 +180,11 @@ def _headers(raw: Any) -> dict[str, Any]:
     return dict(raw)
 
 
-async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+async def _close(conn: asyncpg.Connection[Any]) -> None:
+    """Close politely if the connection still works, else just drop it."""
+    if conn.is_closed():
+        return
     try:
-        await asyncio.wait_for(stop.wait(), seconds)
-    except TimeoutError:
-        pass
+        await conn.close(timeout=2)
+    except Exception:
+        conn.terminate()

@@ -56,7 +56,7 @@ def admin_router(api: AccountingApi, on_reset: Callable[[], None]) -> APIRouter:
         return realm
 
     @router.post("/companies", status_code=201)
-    def create_company(spec: NewCompany) -> dict[str, Any]:
+    async def create_company(spec: NewCompany) -> dict[str, Any]:
         """Create a company (realm), empty or seeded like an Intuit sandbox company."""
         if spec.country.upper() not in COUNTRIES:
             raise HTTPException(422, f"country must be one of {sorted(COUNTRIES)}")
@@ -75,11 +75,11 @@ def admin_router(api: AccountingApi, on_reset: Callable[[], None]) -> APIRouter:
         return _summary(realm)
 
     @router.get("/companies")
-    def list_companies() -> list[dict[str, Any]]:
+    async def list_companies() -> list[dict[str, Any]]:
         return [_summary(r) for r in store.realms.values()]
 
     @router.get("/companies/{realm_id}/records/{entity}")
-    def records(realm_id: str, entity: str) -> Response:
+    async def records(realm_id: str, entity: str) -> Response:
         """Every record of an entity, inactive and deleted ones included."""
         spec = BY_LOWER.get(entity.lower())
         if spec is None:
@@ -94,7 +94,7 @@ def admin_router(api: AccountingApi, on_reset: Callable[[], None]) -> APIRouter:
         return _json({"entity": spec.name, "records": rows})
 
     @router.get("/companies/{realm_id}/records/{entity}/{entity_id}")
-    def record(realm_id: str, entity: str, entity_id: str) -> Response:
+    async def record(realm_id: str, entity: str, entity_id: str) -> Response:
         spec = BY_LOWER.get(entity.lower())
         entry = realm_of(realm_id).entries[spec.name].get(entity_id) if spec else None
         if entry is None:
@@ -102,7 +102,7 @@ def admin_router(api: AccountingApi, on_reset: Callable[[], None]) -> APIRouter:
         return _json({"deleted": entry.deleted, "record": entry.data})
 
     @router.post("/companies/{realm_id}/payments", status_code=201)
-    def user_payment(realm_id: str, spec: UserPayment) -> Response:
+    async def user_payment(realm_id: str, spec: UserPayment) -> Response:
         """Record a customer payment or a bill payment the way a QuickBooks user would."""
         realm = realm_of(realm_id)
         try:
@@ -143,35 +143,35 @@ def admin_router(api: AccountingApi, on_reset: Callable[[], None]) -> APIRouter:
         raise HTTPException(422, "give invoice_id or bill_id")
 
     @router.get("/companies/{realm_id}/limits")
-    def get_limits(realm_id: str) -> dict[str, Any]:
+    async def get_limits(realm_id: str) -> dict[str, Any]:
         gov = api.governor(realm_id)
         return {"limits": gov.limits.model_dump(), "faults": gov.faults.model_dump()}
 
     @router.put("/companies/{realm_id}/limits")
-    def set_limits(realm_id: str, limits: LimitSettings) -> dict[str, Any]:
+    async def set_limits(realm_id: str, limits: LimitSettings) -> dict[str, Any]:
         """Set throttling for a realm; `LimitSettings.qbo()` values are QBO's published limits."""
         api.governor(realm_id).limits = limits
         return limits.model_dump()
 
     @router.put("/companies/{realm_id}/faults")
-    def set_faults(realm_id: str, settings: FaultSettings) -> dict[str, Any]:
+    async def set_faults(realm_id: str, settings: FaultSettings) -> dict[str, Any]:
         api.governor(realm_id).configure_faults(settings)
         return settings.model_dump()
 
     @router.get("/companies/{realm_id}/stats")
-    def stats(realm_id: str) -> dict[str, Any]:
+    async def stats(realm_id: str) -> dict[str, Any]:
         return api.stats.of(realm_id).snapshot()
 
     @router.get("/clock")
-    def get_clock() -> dict[str, str]:
+    async def get_clock() -> dict[str, str]:
         return {"now": clock.now().isoformat()}
 
     @router.post("/clock/advance")
-    def advance(step: ClockAdvance) -> dict[str, str]:
+    async def advance(step: ClockAdvance) -> dict[str, str]:
         return {"now": clock.advance(step.seconds).isoformat()}
 
     @router.post("/reset")
-    def reset() -> dict[str, bool]:
+    async def reset() -> dict[str, bool]:
         """Forget every realm, limit, statistic and OAuth app; put the clock back to real time."""
         store.reset()
         api.reset()

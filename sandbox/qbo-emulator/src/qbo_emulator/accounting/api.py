@@ -222,8 +222,8 @@ class AccountingApi:
         except Exception:
             # An emulator bug must still look like QBO (a SystemFault), never crash the server.
             _log.exception("unexpected error on %s %s", request.method, request.url.path)
-            fault = faults.system_error()
-            return self._fault(fault, realm_id, as_json and not xml_errors, tid)
+            crash = faults.system_error()
+            return self._fault(crash, realm_id, as_json and not xml_errors, tid)
         if request_id and status < 500:
             if len(realm.replay) >= REPLAY_LIMIT:
                 realm.replay.pop(next(iter(realm.replay)))

@@ -104,6 +104,17 @@ class OAuthServer:
         connected = {g.client_id for g in self.tokens.live_grants_for_realm(realm_id)}
         return [a for a in candidates if a.client_id in connected]
 
+    def export_state(self) -> dict[str, Any]:
+        """Apps and grants as picklable data, so a demo survives a restart (CLI --state-file)."""
+        return {"apps": self.apps.all(), "tokens": self.tokens.export_state()}
+
+    def import_state(self, state: dict[str, Any]) -> None:
+        self.reset()
+        for app in state.get("apps", []):
+            self.apps.register(app)
+        if "tokens" in state:
+            self.tokens.import_state(state["tokens"])
+
     def reset(self) -> None:
         self.apps.clear()
         self.tokens.clear()

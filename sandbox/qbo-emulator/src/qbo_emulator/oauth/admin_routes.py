@@ -16,6 +16,7 @@
 - `GET /_emulator/webhooks/deliveries?client_id=` every delivery with its attempts
 - `PUT /_emulator/webhooks/config` any of flush_interval_seconds, retry_scale, timeout_seconds
 - `POST /_emulator/webhooks/flush` send pending notifications now -> `{"deliveries": n}`
+- `GET /_emulator/health` `{"status": "ok"}` (the Dockerfile's HEALTHCHECK)
 """
 
 from __future__ import annotations
@@ -123,6 +124,11 @@ def admin_router(server: OAuthServer) -> APIRouter:
         if server.webhooks is None:
             raise HTTPException(404, "webhooks are not enabled in this emulator")
         return server.webhooks
+
+    @router.get("/health")
+    async def health() -> dict[str, str]:
+        # The container HEALTHCHECK polls this; answering proves the event loop is serving.
+        return {"status": "ok"}
 
     @router.post("/apps", status_code=201)
     async def register(spec: AppSpec, response: Response) -> dict[str, Any]:

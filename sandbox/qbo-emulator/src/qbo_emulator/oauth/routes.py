@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException
 
 from qbo_emulator.oauth.apps import App
 from qbo_emulator.oauth.discovery import (
@@ -69,6 +70,14 @@ def _client_credentials(request: Request, form: Mapping[str, Any]) -> tuple[str,
     return None
 
 
+async def _form(request: Request) -> Mapping[str, Any] | None:
+    """The form body, or None when it cannot be parsed (Starlette raises a 400 of its own shape)."""
+    try:
+        return await request.form()
+    except HTTPException:
+        return None
+
+
 async def _read_token_param(request: Request) -> str | None:
     """Revoke takes JSON (intuit-oauth py/js) or a form body (node-quickbooks)."""
     raw = await request.body()
@@ -79,7 +88,8 @@ async def _read_token_param(request: Request) -> str | None:
             return None
         token = body.get("token") if isinstance(body, dict) else None
         return token if isinstance(token, str) and token else None
-    token = (await request.form()).get("token")
+    form = await _form(request)
+    token = form.get("token") if form is not None else None
     return token if isinstance(token, str) and token else None
 
 
@@ -148,7 +158,7 @@ def public_router(server: OAuthServer) -> APIRouter:
 
     @router.post(AUTHORIZE_PATH, response_class=HTMLResponse)
     async def consent(request: Request) -> Response:
-        form = await request.form()
+        form = await _form(request) or {}
         app, problem = check_client(form)
         if app is None:
             return HTMLResponse(error_page(problem or ""), 400, headers=_NO_STORE)
@@ -168,7 +178,9 @@ def public_router(server: OAuthServer) -> APIRouter:
 
     @router.post(TOKEN_PATH)
     async def token(request: Request) -> Response:
-        form = await request.form()
+        form = await _form(request)
+        if form is None:
+            return _json(400, {"error": "invalid_request"})
         credentials = _client_credentials(request, form)
         claimed = credentials[0] if credentials else None
         grant_type = str(form.get("grant_type") or "")

@@ -225,6 +225,22 @@ class TokenService:
         grants = (self._grants[g] for g in self._by_realm.get(realm_id, ()))
         return [g for g in grants if g.is_live(now)]
 
+    def export_state(self) -> dict[str, Any]:
+        """Plain picklable data (no Clock) for the CLI's --state-file."""
+        return {
+            "grants": dict(self._grants),
+            "access": dict(self._access),
+            "refresh_index": dict(self._refresh_index),
+            "by_realm": {realm: list(ids) for realm, ids in self._by_realm.items()},
+        }
+
+    def import_state(self, state: dict[str, Any]) -> None:
+        self.clear()
+        self._grants.update(state["grants"])
+        self._access.update(state["access"])
+        self._refresh_index.update(state["refresh_index"])
+        self._by_realm.update(state["by_realm"])
+
     def clear(self) -> None:
         self._codes.clear()
         self._grants.clear()

@@ -7,13 +7,14 @@ from typing import Literal
 
 from partner_sync.domain.names import PartnerKind, clean_display_name
 
+# The contract's codes (qbsync_common.contract.partner_results), so results need no translation.
 SkipReason = Literal[
-    "stale-version",
+    "older-version",
     "partner-kind-disabled",
     "contact-type-filtered",
-    "inactive-not-created",
+    "inactive",
 ]
-FailReason = Literal["currency-immutable", "empty-name"]
+FailReason = Literal["currency-change-refused", "qbo-validation"]
 
 
 @dataclass(frozen=True)
@@ -31,11 +32,15 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class Stored:
-    """What partner-sync remembers about a partner."""
+    """What partner-sync remembers about a partner.
+
+    `version` is the newest snapshot version handled; `synced_version` the one now in QBO.
+    """
 
     version: int
     sync_key: str | None
     currency: str | None
+    synced_version: int | None = None
 
 
 @dataclass(frozen=True)
@@ -63,12 +68,24 @@ class Sync:
     active: bool
 
 
-Plan = Skip | Fail | Sync
+@dataclass(frozen=True)
+class AlreadySynced:
+    """This very version is already in QBO: answer from what we stored, without calling QBO."""
+
+    sync_key: str
 
 
-def plan(snapshot: Snapshot, stored: Stored | None, settings: PartnerSettings) -> Plan:
-    if stored is not None and snapshot.version <= stored.version:
-        return Skip("stale-version", f"version {snapshot.version} <= stored {stored.version}")
+Plan = Skip | Fail | Sync | AlreadySynced
+
+
+def plan(
+    snapshot: Snapshot, stored: Stored | None, settings: PartnerSettings, *, force: bool = False
+) -> Plan:
+    """`force` (operator resync, reconnect) re-checks QBO even when this version was synced."""
+    # Equal versions are not stale: a sync command may carry the snapshot we already hold and
+    # still needs its answer. Only strictly older snapshots are refused.
+    if stored is not None and snapshot.version < stored.version:
+        return Skip("older-version", f"version {snapshot.version} < stored {stored.version}")
     enabled = settings.sync_clients if snapshot.kind == "client" else settings.sync_vendors
     if not enabled:
         return Skip("partner-kind-disabled", f"the tenant does not sync {snapshot.kind}s")
@@ -79,7 +96,7 @@ def plan(snapshot: Snapshot, stored: Stored | None, settings: PartnerSettings) -
         )
     synced = stored is not None and stored.sync_key is not None
     if not snapshot.active and not synced:
-        return Skip("inactive-not-created", "inactive partners are not created in QuickBooks")
+        return Skip("inactive", "inactive partners are not created in QuickBooks")
     if (
         synced
         and stored is not None
@@ -88,11 +105,18 @@ def plan(snapshot: Snapshot, stored: Stored | None, settings: PartnerSettings) -
         and snapshot.currency != stored.currency
     ):
         return Fail(
-            "currency-immutable",
+            "currency-change-refused",
             f"QuickBooks keeps a partner's currency once set ({stored.currency}); "
             f"the upstream change to {snapshot.currency} was not sent",
         )
+    if (
+        not force
+        and stored is not None
+        and stored.sync_key is not None
+        and stored.synced_version == snapshot.version
+    ):
+        return AlreadySynced(stored.sync_key)
     name = clean_display_name(snapshot.name)
     if not name:
-        return Fail("empty-name", "the partner's name is empty after cleaning")
+        return Fail("qbo-validation", "the partner's name is empty after cleaning")
     return Sync(display_name=name, active=snapshot.active)

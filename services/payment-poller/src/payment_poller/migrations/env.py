@@ -1,7 +1,6 @@
 """Alembic environment of payment-poller: its own history in its own schema."""
 
-from qbsync_common.migrations import run_env
-
 from payment_poller.bootstrap import METADATA
+from qbsync_common.migrations import run_env
 
 run_env(METADATA)

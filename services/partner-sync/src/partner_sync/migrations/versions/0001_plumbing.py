@@ -4,8 +4,6 @@ Revision ID: 0001
 Revises:
 """
 
-from alembic import op
-
 from qbsync_common.migrations import create_plumbing, drop_plumbing
 
 revision = "0001"
@@ -17,8 +15,8 @@ SCHEMA = "partner_sync"
 
 
 def upgrade() -> None:
-    create_plumbing(op, SCHEMA)
+    create_plumbing(SCHEMA)
 
 
 def downgrade() -> None:
-    drop_plumbing(op, SCHEMA)
+    drop_plumbing(SCHEMA)

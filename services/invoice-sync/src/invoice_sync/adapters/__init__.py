@@ -1,0 +1,1 @@
+"""Adapters of invoice-sync: tables, repositories, QBO use."""

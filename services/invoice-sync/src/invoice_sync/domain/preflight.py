@@ -1,0 +1,124 @@
+"""Can this QBO company take our documents as the tenant configured them? Decided from read facts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from invoice_sync.domain.amounts import CompanyCurrency
+from invoice_sync.domain.policy import SyncPolicy
+
+INCOME_TYPES = frozenset({"Income", "Other Income"})
+EXPENSE_TYPES = frozenset({"Expense", "Other Expense", "Cost of Goods Sold"})
+DEPOSIT_TYPES = frozenset({"Bank", "Other Current Asset"})
+
+
+@dataclass(frozen=True)
+class AccountFact:
+    """One QBO account as the preflight needs it (inactive ones included)."""
+
+    id: str
+    name: str
+    account_type: str
+    sub_type: str | None
+    active: bool
+
+
+@dataclass(frozen=True)
+class CompanyFacts:
+    """What Preferences, CompanyInfo and the chart of accounts say about the company."""
+
+    home_currency: str
+    multicurrency: bool
+    custom_txn_numbers: bool
+    automated_sales_tax: bool
+    accounts: tuple[AccountFact, ...]
+
+
+@dataclass(frozen=True)
+class CompanyProfile:
+    """The preflight's verdict; `problems` are shown to humans as they are, so they say what to do."""
+
+    currency: CompanyCurrency
+    income_account_id: str | None
+    expense_account_id: str | None
+    deposit_account_id: str | None
+    problems: tuple[str, ...]
+    notes: tuple[str, ...]
+
+    @property
+    def ready(self) -> bool:
+        return not self.problems
+
+
+def assess(facts: CompanyFacts, policy: SyncPolicy) -> CompanyProfile:
+    problems: list[str] = []
+    notes: list[str] = []
+    accounts = {a.id: a for a in facts.accounts}
+    income = _account(accounts, policy.income_account_id, INCOME_TYPES, "income", problems)
+    if income is None and policy.income_account_id is None:
+        income = _first(facts.accounts, INCOME_TYPES)
+        if income is None:
+            problems.append(
+                "The QuickBooks company has no active income account for invoice lines; "
+                "create one or choose one in the tenant settings."
+            )
+    expense = _account(accounts, policy.expense_account_id, EXPENSE_TYPES, "expense", problems)
+    if expense is None and policy.expense_account_id is None:
+        expense = _first(facts.accounts, EXPENSE_TYPES)
+    deposit = _account(accounts, policy.deposit_account_id, DEPOSIT_TYPES, "deposit", problems)
+    if deposit is None and policy.deposit_account_id is None:
+        deposit = next(
+            (a for a in facts.accounts if a.active and a.sub_type == "UndepositedFunds"), None
+        )
+    if not facts.custom_txn_numbers:
+        notes.append(
+            "Custom transaction numbers are off in QuickBooks; qbsync still sends upstream numbers."
+        )
+    if facts.automated_sales_tax:
+        notes.append(
+            "Automated sales tax is on: QuickBooks may add tax, such documents go to review."
+        )
+    return CompanyProfile(
+        currency=CompanyCurrency(facts.home_currency, facts.multicurrency),
+        income_account_id=income.id if income else None,
+        expense_account_id=expense.id if expense else None,
+        deposit_account_id=deposit.id if deposit else None,
+        problems=tuple(problems),
+        notes=tuple(notes),
+    )
+
+
+def _account(
+    accounts: dict[str, AccountFact],
+    wanted: str | None,
+    types: frozenset[str],
+    role: str,
+    problems: list[str],
+) -> AccountFact | None:
+    if wanted is None:
+        return None
+    account = accounts.get(wanted)
+    if account is None:
+        problems.append(
+            f"The {role} account {wanted} chosen in the tenant settings does not exist "
+            "in QuickBooks; choose another one."
+        )
+    elif not account.active:
+        problems.append(
+            f"The {role} account {account.name!r} ({wanted}) is inactive in "
+            "QuickBooks; make it active or choose another one."
+        )
+    elif account.account_type not in types:
+        problems.append(
+            f"The {role} account {account.name!r} ({wanted}) is a "
+            f"{account.account_type} account; choose one of type "
+            f"{', '.join(sorted(types))}."
+        )
+    else:
+        return account
+    return None
+
+
+def _first(accounts: Iterable[AccountFact], types: frozenset[str]) -> AccountFact | None:
+    return next((a for a in accounts if a.active and a.account_type in types), None)

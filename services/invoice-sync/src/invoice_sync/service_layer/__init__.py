@@ -1,0 +1,1 @@
+"""Handlers of invoice-sync and the ports they use."""

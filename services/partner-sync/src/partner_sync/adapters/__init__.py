@@ -1,0 +1,1 @@
+"""partner-sync's adapters: tables, repositories and its use of QuickBooks."""

@@ -1,0 +1,56 @@
+"""Counts QBO calls and keeps the last intuit_tid of a unit of work, by wrapping the transport.
+
+qbo-client raises errors carrying `intuit_tid` but returns plain entities on success; history rows
+need the tid of successful writes too, so we read it from the HTTP response on its way back.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import httpx
+
+
+@dataclass
+class CallTrace:
+    calls: int = 0
+    last_tid: str | None = None
+
+
+# The trace object (not a value) is shared: a task the client may spawn copies the context but
+# still mutates the same CallTrace.
+_CURRENT: contextvars.ContextVar[CallTrace | None] = contextvars.ContextVar(
+    "partner_sync_call_trace", default=None
+)
+
+
+@contextmanager
+def traced() -> Iterator[CallTrace]:
+    """Every QBO response inside the block is counted in the yielded trace."""
+    trace = CallTrace()
+    token = _CURRENT.set(trace)
+    try:
+        yield trace
+    finally:
+        _CURRENT.reset(token)
+
+
+class TracingTransport(httpx.AsyncBaseTransport):
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self._inner = inner
+        self.total_calls = 0  # process-wide, for benchmarks
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._inner.handle_async_request(request)
+        self.total_calls += 1
+        trace = _CURRENT.get()
+        if trace is not None:
+            trace.calls += 1
+            trace.last_tid = response.headers.get("intuit_tid") or trace.last_tid
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()

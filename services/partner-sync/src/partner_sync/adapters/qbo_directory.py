@@ -1,0 +1,140 @@
+"""partner-sync's use of QuickBooks: Customer/Vendor reads and writes plus a warm name index.
+
+QBO calls are the scarce resource (500/min per company). Each tenant's DisplayNames are loaded
+once per process (inactive records included, customers and vendors), then kept fresh from our own
+writes, so a brand-new partner costs a single create call instead of a query plus a create. The
+index may miss names created by hand in QBO: the create is then refused with 6240 (duplicate
+name) and `find_by_name` settles it, so a stale index costs one call, never a wrong record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from partner_sync.adapters.qbo_records import PartnerRecord, entity_for
+from qbo_client import QBOClient, TenantSession
+from qbo_client.errors import ObjectNotFoundError
+from qbo_client.limiter import Priority
+from qbo_client.models import Customer, Vendor
+from qbo_client.query import Query
+
+
+@dataclass(frozen=True)
+class NameEntry:
+    entity: str  # "Customer" or "Vendor"
+    qbo_id: str
+    active: bool
+    parent_id: str | None = None
+
+
+def name_key(display_name: str) -> str:
+    # QBO compares DisplayNames without regard to case.
+    return display_name.strip().lower()
+
+
+class TenantNames:
+    """One tenant's DisplayName → record index."""
+
+    def __init__(self) -> None:
+        self.by_name: dict[str, NameEntry] = {}
+        self.name_of: dict[tuple[str, str], str] = {}
+
+    def remember(self, record: PartnerRecord) -> None:
+        if record.Id is None or record.DisplayName is None:
+            return
+        entity = record.ENTITY
+        old = self.name_of.get((entity, record.Id))
+        if old is not None and self.by_name.get(old, NameEntry("", "", True)).qbo_id == record.Id:
+            self.by_name.pop(old, None)
+        key = name_key(record.DisplayName)
+        parent = (
+            record.ParentRef.value if isinstance(record, Customer) and record.ParentRef else None
+        )
+        self.by_name[key] = NameEntry(entity, record.Id, record.Active is not False, parent)
+        self.name_of[(entity, record.Id)] = key
+
+    def lookup(self, display_name: str) -> NameEntry | None:
+        return self.by_name.get(name_key(display_name))
+
+
+class QboDirectory:
+    def __init__(self, client: QBOClient) -> None:
+        self._client = client
+        self._names: dict[str, TenantNames] = {}
+        self._loading: dict[str, asyncio.Lock] = {}
+        self.index_loads = 0
+
+    def session(self, tenant_id: str, *, background: bool = False) -> TenantSession:
+        priority = Priority.BACKGROUND if background else Priority.INTERACTIVE
+        return self._client.for_tenant(tenant_id, priority=priority)
+
+    async def names(self, tenant_id: str) -> TenantNames:
+        """The tenant's index, loaded on first use (once, even with concurrent callers)."""
+        index = self._names.get(tenant_id)
+        if index is not None:
+            return index
+        lock = self._loading.setdefault(tenant_id, asyncio.Lock())
+        async with lock:
+            index = self._names.get(tenant_id)
+            if index is None:
+                index = TenantNames()
+                session = self.session(tenant_id, background=True)
+                async for customer in session.iterate(Query(Customer).with_inactive()):
+                    index.remember(customer)
+                async for vendor in session.iterate(Query(Vendor).with_inactive()):
+                    index.remember(vendor)
+                self._names[tenant_id] = index
+                self.index_loads += 1
+        return index
+
+    def forget_tenant(self, tenant_id: str) -> None:
+        """Reload from QBO on next use (e.g. after the tenant reconnected another company)."""
+        self._names.pop(tenant_id, None)
+
+    async def remember(self, tenant_id: str, record: PartnerRecord) -> None:
+        index = self._names.get(tenant_id)
+        if index is not None:
+            index.remember(record)
+
+    async def get(self, tenant_id: str, kind: str, qbo_id: str) -> PartnerRecord | None:
+        """The record, or None when QBO says it does not exist (610)."""
+        try:
+            return await self.session(tenant_id).get(entity_for(kind), qbo_id)
+        except ObjectNotFoundError:
+            return None
+
+    async def find_by_name(self, tenant_id: str, display_name: str) -> list[PartnerRecord]:
+        """Customers and vendors with this DisplayName, inactive ones included (2 queries)."""
+        session = self.session(tenant_id)
+        customers = await session.query(
+            Query(Customer).where("DisplayName", "=", display_name).with_inactive()
+        )
+        vendors = await session.query(
+            Query(Vendor).where("DisplayName", "=", display_name).with_inactive()
+        )
+        found: list[PartnerRecord] = [*customers, *vendors]
+        index = self._names.get(tenant_id)
+        if index is not None:
+            for record in found:
+                index.remember(record)
+        return found
+
+    async def create(self, tenant_id: str, record: PartnerRecord, request_id: str) -> PartnerRecord:
+        created = await self.session(tenant_id).create(record, request_id=request_id)
+        await self.remember(tenant_id, created)
+        return created
+
+    async def update(self, tenant_id: str, record: PartnerRecord, request_id: str) -> PartnerRecord:
+        updated = await self.session(tenant_id).update(record, request_id=request_id, sparse=True)
+        await self.remember(tenant_id, updated)
+        return updated
+
+    async def all_records(self, tenant_id: str, kind: str) -> list[PartnerRecord]:
+        """Every record of the kind's entity, inactive included (operator listings, automatch)."""
+        session = self.session(tenant_id, background=True)
+        rows: list[Any] = [
+            r async for r in session.iterate(Query(entity_for(kind)).with_inactive())
+        ]
+        return rows

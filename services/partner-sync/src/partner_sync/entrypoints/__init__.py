@@ -1,0 +1,1 @@
+"""partner-sync's entrypoints: consumer wiring and the operator HTTP API."""

@@ -1,0 +1,1 @@
+"""partner-sync's use cases: event handlers and operator actions, with their transactions."""

@@ -1,0 +1,1 @@
+"""Tables, repositories and QBO use of payment-poller."""

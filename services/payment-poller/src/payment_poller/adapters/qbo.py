@@ -1,0 +1,109 @@
+"""What the poller asks QBO: changes since a cursor, a document by number, whether a payment exists."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from payment_poller.domain.marker import is_ours
+from payment_poller.domain.model import ZERO, Link, PaymentKind, QboPayment
+from qbo_client import errors
+from qbo_client.cdc import CDCResult
+from qbo_client.models import Bill, BillPayment, CreditMemo, Invoice, Payment
+from qbo_client.models.base import QBOEntity
+from qbo_client.query import Query
+from qbo_client.session import TenantSession
+
+ENTITIES: list[type[QBOEntity]] = [Payment, BillPayment, Invoice, Bill, CreditMemo]
+TARGET = {"Invoice": "invoice", "Bill": "bill"}
+
+
+@dataclass
+class Changes:
+    """One poll's view of QBO: payments (in CDC order), document balances and deleted documents."""
+
+    payments: list[QboPayment] = field(default_factory=list)
+    balances: dict[tuple[str, str], Decimal] = field(default_factory=dict)
+    deleted_docs: set[tuple[str, str]] = field(default_factory=set)
+    time: datetime | None = None
+    mode: str = "cdc"
+
+
+async def fetch_changes(session: TenantSession, since: datetime) -> Changes:
+    """One CDC call for an idle tenant; the client splits windows and falls back to queries."""
+    result = await session.cdc(ENTITIES, since)
+    return to_changes(result)
+
+
+def to_changes(result: CDCResult) -> Changes:
+    out = Changes(time=result.time, mode="query" if result.queried else "cdc")
+    payment_kinds: tuple[tuple[str, PaymentKind], ...] = (
+        ("Payment", "payment"),
+        ("BillPayment", "bill_payment"),
+    )
+    for name, kind in payment_kinds:
+        for obj in result.changed.get(name, []):
+            out.payments.append(to_payment(kind, obj))
+        for stub in result.deleted.get(name, []):
+            out.payments.append(QboPayment(kind, stub.Id or "", "deleted", "deleted"))
+    for name, doc_kind in TARGET.items():
+        for obj in result.changed.get(name, []):
+            balance = getattr(obj, "Balance", None)
+            if obj.Id and balance is not None:
+                out.balances[(doc_kind, obj.Id)] = Decimal(balance)
+        for stub in result.deleted.get(name, []):
+            out.deleted_docs.add((doc_kind, stub.Id or ""))
+    return out
+
+
+def to_payment(kind: PaymentKind, obj: QBOEntity) -> QboPayment:
+    note = getattr(obj, "PrivateNote", None)
+    total = Decimal(getattr(obj, "TotalAmt", None) or ZERO)
+    lines = getattr(obj, "Line", None) or []
+    links = tuple(
+        Link(link.TxnType, link.TxnId, Decimal(line.Amount or ZERO))
+        for line in lines
+        for link in (line.LinkedTxn or [])
+    )
+    # QBO voids a payment by zeroing it and prefixing the PrivateNote with "Voided".
+    voided = total == ZERO and not links and (note or "").startswith("Voided")
+    method_ref = getattr(obj, "PaymentMethodRef", None)
+    method = method_ref.name if method_ref is not None else getattr(obj, "PayType", None)
+    currency_ref = getattr(obj, "CurrencyRef", None)
+    return QboPayment(
+        kind=kind,
+        id=obj.Id or "",
+        version=obj.SyncToken or "0",
+        state="voided" if voided else "active",
+        ours=is_ours(note),
+        txn_date=getattr(obj, "TxnDate", None),
+        method=method,
+        reference=getattr(obj, "PaymentRefNum", None) or getattr(obj, "DocNumber", None),
+        currency=currency_ref.value if currency_ref is not None else None,
+        total=total,
+        unapplied=Decimal(getattr(obj, "UnappliedAmt", None) or ZERO),
+        links=links,
+    )
+
+
+async def find_by_number(
+    session: TenantSession, kind: str, doc_number: str
+) -> tuple[str, Decimal] | None:
+    """The (QBO id, balance) of the document with this DocNumber, if QBO has one."""
+    entity: type[Invoice] | type[Bill] = Invoice if kind == "invoice" else Bill
+    rows = await session.query(Query(entity).where("DocNumber", "=", doc_number))
+    for row in rows:
+        if row.Id and row.Balance is not None:
+            return row.Id, Decimal(row.Balance)
+    return None
+
+
+async def payment_gone(session: TenantSession, kind: PaymentKind, payment_id: str) -> bool:
+    """Whether a payment was hard-deleted (queries cannot see deletions older than CDC's 30 days)."""
+    entity: type[Payment] | type[BillPayment] = Payment if kind == "payment" else BillPayment
+    try:
+        await session.get(entity, payment_id)
+    except errors.ObjectNotFoundError:
+        return True
+    return False

@@ -1,0 +1,1 @@
+"""Pure decisions of payment-poller: which QBO payment changes become which events."""

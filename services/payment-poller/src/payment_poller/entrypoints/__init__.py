@@ -1,0 +1,1 @@
+"""Consumer wiring and the operator HTTP API of payment-poller."""

@@ -1,0 +1,1 @@
+"""Handlers and the poll workflow of payment-poller."""

@@ -1,0 +1,102 @@
+"""Event handlers: learn documents, tenant connection states, settings and webhook triggers."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from payment_poller.adapters.repository import Repository
+from payment_poller.domain.model import Doc
+from qbsync_common.contract import events
+from qbsync_common.messaging.consumer import Delivery, Handler
+
+# Webhook entities that can change a payment's effect on our documents.
+PAYMENT_ENTITIES = frozenset({"Payment", "BillPayment", "Invoice", "Bill", "CreditMemo"})
+
+
+@dataclass
+class Handlers:
+    repo: Repository
+    default_interval_s: int
+    debounce: timedelta
+    wake: asyncio.Event
+
+    def mapping(self) -> dict[str, Handler]:
+        return {
+            events.DocumentSynced.event_type: self.document_synced,
+            events.TenantConnected.event_type: self.tenant_connected,
+            events.TenantConnectionRecovered.event_type: self.tenant_recovered,
+            events.TenantReauthorizationRequired.event_type: self.tenant_needs_reauthorization,
+            events.TenantDisconnected.event_type: self.tenant_disconnected,
+            events.TenantSettingsChanged.event_type: self.settings_changed,
+            events.QboEntitiesChanged.event_type: self.entities_changed,
+        }
+
+    async def document_synced(self, delivery: Delivery) -> None:
+        data = delivery.data
+        assert isinstance(data, events.DocumentSynced)
+        tenant = delivery.envelope.tenantid
+        doc = Doc(
+            data.document_kind,
+            data.document_id,
+            data.sync_key,
+            data.doc_number,
+            data.total,
+            data.balance,
+            data.currency,
+        )
+        async with delivery.transaction() as s:
+            # A tenant first seen through a document is watched from that document's sync on.
+            await self.repo.ensure_tenant(
+                s, tenant, interval_s=self.default_interval_s, cursor=delivery.envelope.time
+            )
+            await self.repo.upsert_document(s, tenant, doc, data.version)
+
+    async def tenant_connected(self, delivery: Delivery) -> None:
+        data = delivery.data
+        assert isinstance(data, events.TenantConnected)
+        await self._connected(delivery, data.realm_id, data.connected_at, "connected")
+
+    async def tenant_recovered(self, delivery: Delivery) -> None:
+        data = delivery.data
+        assert isinstance(data, events.TenantConnectionRecovered)
+        # The cursor stayed where the tenant stopped: the next poll catches up from there.
+        await self._connected(delivery, None, data.recovered_at, "catch-up")
+
+    async def _connected(
+        self, delivery: Delivery, realm_id: str | None, at: datetime, trigger: str
+    ) -> None:
+        tenant = delivery.envelope.tenantid
+        async with delivery.transaction() as s:
+            await self.repo.ensure_tenant(s, tenant, interval_s=self.default_interval_s, cursor=at)
+            await self.repo.set_state(s, tenant, "connected", realm_id=realm_id, poll_now=trigger)
+        self.wake.set()
+
+    async def tenant_needs_reauthorization(self, delivery: Delivery) -> None:
+        async with delivery.transaction() as s:
+            await self.repo.set_state(s, delivery.envelope.tenantid, "needs_reauthorization")
+
+    async def tenant_disconnected(self, delivery: Delivery) -> None:
+        async with delivery.transaction() as s:
+            await self.repo.set_state(s, delivery.envelope.tenantid, "disconnected")
+
+    async def settings_changed(self, delivery: Delivery) -> None:
+        data = delivery.data
+        assert isinstance(data, events.TenantSettingsChanged)
+        raw = data.settings.get("payment_poll_interval_seconds", self.default_interval_s)
+        interval = int(raw) if isinstance(raw, int | str) else self.default_interval_s
+        tenant = delivery.envelope.tenantid
+        async with delivery.transaction() as s:
+            await self.repo.ensure_tenant(s, tenant, interval_s=interval, cursor=None)
+            await self.repo.apply_settings(s, tenant, data.version, max(1, interval))
+
+    async def entities_changed(self, delivery: Delivery) -> None:
+        data = delivery.data
+        assert isinstance(data, events.QboEntitiesChanged)
+        if not any(e.name in PAYMENT_ENTITIES for e in data.entities):
+            return
+        at = datetime.now(UTC) + self.debounce
+        async with delivery.transaction() as s:
+            await self.repo.request_poll(s, delivery.envelope.tenantid, at, "webhook")
+        self.wake.set()

@@ -1,0 +1,244 @@
+"""One tenant's poll: claim, ask QBO what changed, decide, and commit events with the cursor."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from payment_poller.adapters import qbo
+from payment_poller.adapters.repository import Claim, Repository
+from payment_poller.domain.matching import decide
+from payment_poller.domain.model import Doc, QboPayment
+from payment_poller.service_layer.publication import event_id, to_event
+from qbo_client import errors as qbo_errors
+from qbo_client.session import TenantSession
+from qbsync_common.contract import events
+from qbsync_common.contract.registry import new_event
+from qbsync_common.outbox import Outbox
+
+log = logging.getLogger(__name__)
+SOURCE = "payment-poller"
+
+
+class ClaimLost(Exception):
+    """Our lease lapsed and another replica owns the tenant now: our work must not commit."""
+
+
+@dataclass(frozen=True)
+class PollSettings:
+    overlap: timedelta
+    lease: timedelta
+    retry_s: float
+    max_concurrent: int
+
+
+@dataclass
+class Recovery:
+    """A tracked document CDC reported deleted: its new key if QBO has it under its number."""
+
+    doc: Doc
+    found: tuple[str, Decimal] | None
+
+
+class Poller:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        repo: Repository,
+        outbox: Outbox,
+        qbo_for: Callable[[str], TenantSession],
+        settings: PollSettings,
+        replica: str,
+        crash: Callable[[str], None] = lambda point: None,
+    ) -> None:
+        self.sessions = sessions
+        self.repo = repo
+        self.outbox = outbox
+        self.qbo_for = qbo_for
+        self.settings = settings
+        self.replica = replica
+        self.crash = crash
+
+    async def run_due(self) -> int:
+        """Claim due tenants and poll them; returns how many were claimed."""
+        async with self.sessions() as s, s.begin():
+            claims = await self.repo.claim_due(
+                s, self.replica, self.settings.lease, self.settings.max_concurrent
+            )
+        if claims:
+            await asyncio.gather(*(self.poll(c) for c in claims))
+        return len(claims)
+
+    async def poll(self, claim: Claim) -> None:
+        async with self.sessions() as s, s.begin():
+            run_id = await self.repo.start_run(s, claim, self.replica)
+        started = datetime.now(UTC)
+        since = (claim.cursor or started) - self.settings.overlap
+        try:
+            session = self.qbo_for(claim.tenant_id)
+            changes = await qbo.fetch_changes(session, since)
+            if changes.mode == "query":
+                await self._find_deleted_payments(session, claim, changes)
+            recoveries = await self._recover(session, claim, changes)
+            self.crash("poll-before-commit")
+            seen, published = await self._commit(claim, changes, recoveries, run_id, since, started)
+            log.info("polled %s: %d payments, %d events", claim.tenant_id, seen, published)
+        except ClaimLost:
+            await self._record(run_id, outcome="claim-lost", errors=1, error="claim lapsed")
+        except qbo_errors.TenantNeedsReauthorization as exc:
+            await self._give_up(claim, run_id, exc, state="needs_reauthorization")
+        except qbo_errors.UnknownTenant as exc:
+            await self._give_up(claim, run_id, exc, state="disconnected")
+        except Exception as exc:
+            log.warning("poll of %s failed: %r", claim.tenant_id, exc)
+            await self._give_up(claim, run_id, exc, state=None)
+
+    async def _commit(
+        self,
+        claim: Claim,
+        changes: qbo.Changes,
+        recoveries: list[Recovery],
+        run_id: int,
+        since: datetime,
+        started: datetime,
+    ) -> tuple[int, int]:
+        tenant = claim.tenant_id
+        cursor = changes.time or started
+        async with self.sessions() as s, s.begin():
+            # First statement: fence on our claim token; it also locks the tenant's row.
+            if not await self.repo.finish_claim(
+                s, claim, cursor=cursor, error=None, retry_s=self.settings.retry_s
+            ):
+                raise ClaimLost(tenant)
+            published = await self._apply_recoveries(s, tenant, recoveries)
+            wanted = {
+                (qbo.TARGET[link.target_type], link.target_id)
+                for p in changes.payments
+                for link in p.links
+                if link.target_type in qbo.TARGET
+            } | set(changes.balances)
+            docs = await self.repo.docs_by_qbo_id(s, tenant, wanted)
+            for key, balance in changes.balances.items():
+                if key in docs and docs[key].balance != balance:
+                    docs[key] = replace(docs[key], balance=balance)
+                    await self.repo.set_balance(s, tenant, docs[key])
+            latest = _latest(changes.payments)
+            reports = await self.repo.reports_for(s, tenant, [(p.kind, p.id) for p in latest])
+            by_id = await self.repo.docs_by_document_id(
+                s, tenant, [(k.doc_kind, k.document_id) for k in reports]
+            )
+            by_id |= {(d.kind, d.document_id): d for d in docs.values()}
+            for payment in latest:
+                mine = {
+                    k: r
+                    for k, r in reports.items()
+                    if (k.payment_kind, k.payment_id) == (payment.kind, payment.id)
+                }
+                for change in decide(payment, docs, mine, by_id):
+                    await self.repo.save_report(s, tenant, change.report, payment.version)
+                    data = to_event(change)
+                    if data is None:
+                        continue
+                    eid = event_id(tenant, change.dedupe_key)
+                    if await self.repo.claim_change(
+                        s, tenant, change.dedupe_key, eid, data.event_type
+                    ):
+                        await self.outbox.enqueue(
+                            s, new_event(data, tenant_id=tenant, source=SOURCE, event_id=eid)
+                        )
+                        published += 1
+            await self.repo.finish_run(
+                s,
+                run_id,
+                outcome="ok",
+                window_from=since,
+                window_to=cursor,
+                mode=changes.mode,
+                payments_seen=len(latest),
+                events_published=published,
+            )
+        return len(latest), published
+
+    async def _recover(
+        self, session: TenantSession, claim: Claim, changes: qbo.Changes
+    ) -> list[Recovery]:
+        """XTRF's rule: a synced document gone from QBO is looked up by number before recreating."""
+        if not changes.deleted_docs:
+            return []
+        async with self.sessions() as s:
+            docs = await self.repo.docs_by_qbo_id(s, claim.tenant_id, changes.deleted_docs)
+        out = []
+        for doc in docs.values():
+            found = None
+            if doc.doc_number:
+                found = await qbo.find_by_number(session, doc.kind, doc.doc_number)
+            out.append(Recovery(doc, found))
+        return out
+
+    async def _apply_recoveries(
+        self, s: AsyncSession, tenant: str, recoveries: list[Recovery]
+    ) -> int:
+        published = 0
+        for r in recoveries:
+            if r.found is not None:
+                new_id, balance = r.found
+                await self.repo.set_balance(
+                    s, tenant, replace(r.doc, qbo_id=new_id, balance=balance)
+                )
+                continue
+            await self.repo.mark_missing(s, tenant, r.doc)
+            key = f"recreate:{r.doc.kind}:{r.doc.document_id}:{r.doc.qbo_id}"
+            eid = event_id(tenant, key)
+            data = events.RecreateDocument(
+                document_kind=r.doc.kind,
+                document_id=r.doc.document_id,
+                missing_sync_key=r.doc.qbo_id,
+                reason="not-found-in-qbo",
+            )
+            if await self.repo.claim_change(s, tenant, key, eid, data.event_type):
+                await self.outbox.enqueue(
+                    s, new_event(data, tenant_id=tenant, source=SOURCE, event_id=eid)
+                )
+                published += 1
+        return published
+
+    async def _find_deleted_payments(
+        self, session: TenantSession, claim: Claim, changes: qbo.Changes
+    ) -> None:
+        """Queries (tenant offline > 30 days) cannot see deletions: check what we reported."""
+        async with self.sessions() as s:
+            reported = await self.repo.active_payment_ids(s, claim.tenant_id)
+        present = {(p.kind, p.id) for p in changes.payments}
+        for kind, payment_id in reported:
+            if (kind, payment_id) not in present and await qbo.payment_gone(
+                session, kind, payment_id
+            ):
+                changes.payments.append(QboPayment(kind, payment_id, "deleted", "deleted"))
+
+    async def _give_up(self, claim: Claim, run_id: int, exc: Exception, state: str | None) -> None:
+        async with self.sessions() as s, s.begin():
+            await self.repo.finish_claim(
+                s, claim, cursor=None, error=repr(exc), retry_s=self.settings.retry_s, state=state
+            )
+        outcome = "needs-reauthorization" if state == "needs_reauthorization" else "error"
+        await self._record(run_id, outcome=outcome, errors=1, error=repr(exc)[:2000])
+
+    async def _record(self, run_id: int, **values: object) -> None:
+        async with self.sessions() as s, s.begin():
+            await self.repo.finish_run(s, run_id, **values)
+
+
+def _latest(payments: list[QboPayment]) -> list[QboPayment]:
+    """One entry per payment; a deletion stub wins over the object it deleted."""
+    out: dict[tuple[str, str], QboPayment] = {}
+    for p in payments:
+        current = out.get((p.kind, p.id))
+        if current is None or p.state == "deleted" or current.state != "deleted":
+            out[(p.kind, p.id)] = p
+    return list(out.values())

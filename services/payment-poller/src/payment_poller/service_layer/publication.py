@@ -1,0 +1,81 @@
+"""Turning a decided Change into the contract event upstream receives."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from payment_poller.domain.model import Change, invoice_status
+from qbsync_common.contract import events
+from qbsync_common.contract.bases import EventData
+
+# Event ids are derived from the dedupe key, so even a duplicate that slipped past the dedupe table
+# would carry the same CloudEvents id and be dropped by consumers' inboxes.
+EVENT_NAMESPACE = uuid.UUID("1f4c7a52-5d1e-4c55-9a51-6b1f0f6d2a11")
+
+
+def event_id(tenant_id: str, dedupe_key: str) -> str:
+    return str(uuid.uuid5(EVENT_NAMESPACE, f"{tenant_id}|{dedupe_key}"))
+
+
+def to_event(change: Change) -> EventData | None:
+    """The event for a change; None when the contract has no event for it (bill corrections)."""
+    doc, payment, report = change.doc, change.payment, change.report
+    status = invoice_status(doc)
+    paid_on = payment.txn_date or datetime.now(UTC).date()
+    source_id = report.key.source_id
+    if change.kind == "received":
+        return events.PaymentReceived(
+            invoice_id=doc.document_id,
+            qbo_invoice_id=doc.qbo_id,
+            qbo_payment_id=source_id,
+            amount_applied=change.amount,
+            paid_on=paid_on,
+            method=payment.method,
+            reference=payment.reference,
+            remaining_balance=doc.balance,
+            # A later edit may already have restored the balance; it is still a (partial) payment.
+            status="paid" if status == "paid" else "partially-paid",
+            currency=doc.currency,
+            unapplied_amount=payment.unapplied,
+            applied_from=report.source,
+        )
+    if change.kind == "changed":
+        return events.PaymentChanged(
+            invoice_id=doc.document_id,
+            qbo_invoice_id=doc.qbo_id,
+            qbo_payment_id=source_id,
+            amount_applied=change.amount,
+            paid_on=paid_on,
+            method=payment.method,
+            reference=payment.reference,
+            remaining_balance=doc.balance,
+            status=status,
+            currency=doc.currency,
+            unapplied_amount=payment.unapplied,
+            applied_from=report.source,
+        )
+    if change.kind == "reversed":
+        return events.PaymentReversed(
+            invoice_id=doc.document_id,
+            qbo_invoice_id=doc.qbo_id,
+            qbo_payment_id=payment.id,
+            reversal=change.reversal or "deleted",
+            amount_reversed=change.amount,
+            remaining_balance=doc.balance,
+            status=status,
+            currency=doc.currency,
+        )
+    if change.kind == "bill_paid":
+        return events.BillPaid(
+            bill_id=doc.document_id,
+            qbo_bill_id=doc.qbo_id,
+            qbo_bill_payment_id=payment.id,
+            amount_applied=change.amount,
+            paid_on=paid_on,
+            method=payment.method,
+            remaining_balance=doc.balance,
+            status="paid" if status == "paid" else "partially-paid",
+            currency=doc.currency,
+        )
+    return None
