@@ -90,7 +90,7 @@ def emulator_base() -> Iterator[str]:
         time.sleep(0.02)
     base = f"http://127.0.0.1:{port}"
     # Fast schedule for tests: flush every 0.1 s, retries after 0.1 s / 0.2 s / 0.3 s ...
-    settings = {"flush_interval_seconds": 0.1, "retry_scale": 0.01, "timeout_seconds": 0.5}
+    settings = {"flush_interval_seconds": 0.1, "retry_scale": 0.01, "timeout_seconds": 1.0}
     httpx.put(f"{base}/_emulator/webhooks/config", json=settings).raise_for_status()
     yield base
     server.should_exit = True
@@ -176,7 +176,7 @@ def test_cloudevents_format(emulator_base: str, receiver: Receiver) -> None:
 def test_failed_delivery_is_retried_and_later_events_wait(
     emulator_base: str, receiver: Receiver
 ) -> None:
-    receiver.script = [(500, 0.0), (200, 1.0)]  # then a timeout (0.5 s limit), then success
+    receiver.script = [(500, 0.0), (200, 1.6)]  # then a timeout (1 s limit), then success
     hooked = _connect(emulator_base, receiver.url)
     first = hooked.create_customer("Delta " + uuid.uuid4().hex[:6])
     receiver.wait_for(1)

@@ -40,7 +40,13 @@ STATE_VERSION = 1
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="qbo-emulator", description=__doc__.splitlines()[0])
+    doc = (__doc__ or "").splitlines()
+    parser = argparse.ArgumentParser(
+        prog="qbo-emulator",
+        description=doc[0].replace("`", "") if doc else None,
+        epilog="\n".join(doc[1:]),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--host", default="127.0.0.1", help="interface to serve on")
     parser.add_argument("--port", type=int, default=8090, help="port to serve on")
     parser.add_argument("--state-file", type=Path, help="load at start, save at shutdown")

@@ -50,6 +50,11 @@ class EmulatedApp:
             answers = [await client.post("/grants", json=body) for _ in range(count)]
         return [TokenGrant.from_json(a.raise_for_status().json()) for a in answers]
 
+    async def hang_next_token_call(self, seconds: float) -> None:
+        """The next token call is answered only after `seconds` (Intuit slow; we time out)."""
+        fault = {"mode": "hang", "seconds": seconds, "count": 1, "client_id": self.client_id}
+        await self._admin("POST", "/oauth/token-faults", fault)
+
     async def refresh_calls(self) -> int:
         calls = await self._admin("GET", f"/apps/{self.client_id}/token-calls")
         return int(calls.get("refresh_token", 0))

@@ -14,8 +14,9 @@ from emulator_intuit import EmulatedApp, register_app
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from oauth_gateway.custody.errors import NeedsReauthorization
+from oauth_gateway.custody.errors import NeedsReauthorization, TokenUnavailable
 from oauth_gateway.custody.keyring import KeyRing, generate_key
+from oauth_gateway.custody.policy import RefreshPolicy
 
 pytestmark = pytest.mark.integration
 
@@ -151,3 +152,28 @@ async def test_crash_before_commit_with_0h_grace_marks_reauthorization_once(
     assert events.of(tenant) == ["reauthorization_required", "connection_recovered"]
     token = await restarted.vault.access_token(tenant)
     assert await qbo_accepts(emulator_url, realm_id, token.access_token)
+
+
+async def test_timeout_while_intuit_rotates_backs_off_then_needs_reauthorization(
+    emulator_url: str, gateway_sessions: Sessions, new_tenant: NewTenant, keyring: KeyRing
+) -> None:
+    """The F12 window without a crash: our call times out, Intuit rotates anyway (0 h grace)."""
+    app = await register_app(emulator_url, grace_hours=0, rotate_after_hours=0)
+    events = RecordedEvents()
+    policy = RefreshPolicy(failure_backoff=timedelta(seconds=0.5))
+    gw = replica(gateway_sessions, app.intuit(timeout=0.3), events, keyring, policy=policy)
+    realm_id = await app.company()
+    tenant = await new_tenant()
+    await connect(gateway_sessions, gw.vault, tenant, await app.grant(realm_id), realm_id)
+    await age_tokens(gateway_sessions, tenant, access_left=timedelta(seconds=-1))
+    await app.hang_next_token_call(0.8)
+    with pytest.raises(TokenUnavailable):
+        await gw.vault.access_token(tenant)
+    with pytest.raises(TokenUnavailable):  # inside the back-off: Intuit is not called again
+        await gw.vault.access_token(tenant)
+    await asyncio.sleep(1.0)  # the hung call completes at Intuit (rotating) and back-off ends
+    assert await app.refresh_calls() == 1
+    with pytest.raises(NeedsReauthorization):
+        await gw.vault.access_token(tenant)
+    assert await app.refresh_calls() == 2
+    assert events.of(tenant) == ["reauthorization_required"]

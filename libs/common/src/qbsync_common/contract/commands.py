@@ -41,10 +41,13 @@ class SyncPartner(InternalEvent):
         max_length=100,
         description="Who asked: a service name (e.g. 'invoice-sync') or 'operator:<name>'.",
     )
-    reason: Literal["first-invoice", "dependency", "operator-resync", "initial-sync"] = Field(
+    reason: Literal[
+        "first-invoice", "dependency", "operator-resync", "initial-sync", "connection-recovered"
+    ] = Field(
         description="Why: first-invoice (a document needs the partner), dependency (a vendor "
         "invoice references this client), operator-resync, initial-sync (bulk sync of a newly "
-        "connected tenant)."
+        "connected tenant), connection-recovered (partner-sync re-drives a partner that failed "
+        "with needs-reauthorization once the tenant reconnected)."
     )
     correlation_id: str | None = Field(
         None, max_length=200, description="Opaque id the requester uses to match the answer."

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from oauth_gateway.custody.credentials import ServiceCredentials
 from oauth_gateway.custody.errors import NotConnected, TokenUnavailable, UnknownTenant
+from oauth_gateway.custody.keyring import DecryptionError
 from oauth_gateway.custody.vault import TokenVault
 from qbsync_common.logs import log_context
 
@@ -74,6 +75,7 @@ def token_router(vault: TokenVault, credentials: ServiceCredentials) -> APIRoute
             401: {"description": "Unknown service credential"},
             404: {"model": ErrorBody, "description": "Unknown tenant"},
             409: {"model": ErrorBody, "description": "Not connected or needs reauthorization"},
+            500: {"model": ErrorBody, "description": "Stored tokens cannot be decrypted"},
             503: {"model": ErrorBody, "description": "Intuit unavailable; retry later"},
         },
     )
@@ -91,6 +93,11 @@ def token_router(vault: TokenVault, credentials: ServiceCredentials) -> APIRoute
             return _error(409, exc.state, str(exc))
         except TokenUnavailable as exc:
             return _error(503, "unavailable", str(exc), retry_after="5")
+        except DecryptionError as exc:
+            # A key removed too early or a tampered row: an operator must look, callers cannot fix it.
+            with log_context(tenant_id=tenant_id):
+                log.error("stored tokens cannot be decrypted: %s", exc)
+            return _error(500, "token_unreadable", "stored tokens cannot be decrypted")
         with log_context(tenant_id=tenant_id):
             log.debug("token issued", extra={"service": service})
         payload = AccessTokenResponse(

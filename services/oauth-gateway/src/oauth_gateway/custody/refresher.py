@@ -135,7 +135,7 @@ class Refresher:
                     raise TokenUnavailable("token row changed under the refresh lock")
         if failure is not None:
             self.metrics.refreshed(trigger, "unavailable")
-            log.warning("refresh failed transiently: %s", failure)
+            log.warning("refresh failed, will retry after back-off: %s", failure)
             return self._fallback(tokens, now, "Intuit token endpoint unavailable")
         self.metrics.refreshed(trigger, "ok")
         log.info("tokens refreshed", extra={"trigger": trigger})

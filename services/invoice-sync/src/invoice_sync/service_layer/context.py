@@ -1,0 +1,23 @@
+"""Everything a handler needs, bound once by bootstrap (or by a test with other adapters)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from invoice_sync.service_layer.ports import BooksFactory
+from invoice_sync.service_layer.preflight import CompanyProfiles
+from qbsync_common.outbox import Outbox
+from qbsync_common.tenant_settings import TenantSettingsSource
+
+SOURCE = "invoice-sync"
+
+
+@dataclass(frozen=True)
+class Context:
+    sessions: async_sessionmaker[AsyncSession]
+    outbox: Outbox
+    books: BooksFactory
+    settings: TenantSettingsSource
+    profiles: CompanyProfiles

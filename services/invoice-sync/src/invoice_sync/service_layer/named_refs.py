@@ -1,0 +1,58 @@
+"""Items and terms exist in QBO once per name, even when many workers need them at the same time."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from invoice_sync.adapters import repository as repo
+from invoice_sync.service_layer.context import Context
+from invoice_sync.service_layer.ports import Books, NamedEntity
+from qbo_client import DuplicateNameError
+
+
+class InactiveInQbo(Exception):
+    """The name exists in QBO but is inactive: a person must decide (reactivate or rename)."""
+
+
+async def ensure_named(
+    ctx: Context,
+    tenant_id: str,
+    books: Books,
+    entity: NamedEntity,
+    name: str,
+    create: Callable[[], Awaitable[str]],
+) -> str:
+    async with ctx.sessions() as session:
+        known = await repo.named_ref(session, tenant_id, entity, name)
+    if known is not None:
+        return known
+    # The advisory lock makes the check-then-create atomic across workers and replicas; it is held
+    # over one QBO query and at most one create, which is rare (once per name per tenant).
+    async with ctx.sessions() as session, session.begin():
+        await repo.advisory_lock(session, tenant_id, entity, name)
+        known = await repo.named_ref(session, tenant_id, entity, name)
+        if known is not None:
+            return known
+        qbo_id = await _find_or_create(books, entity, name, create)
+        await repo.save_named_ref(session, tenant_id, entity, name, qbo_id)
+    return qbo_id
+
+
+async def _find_or_create(
+    books: Books, entity: NamedEntity, name: str, create: Callable[[], Awaitable[str]]
+) -> str:
+    found = await books.find_named(entity, name)
+    if found is None:
+        try:
+            return await create()
+        except DuplicateNameError:
+            # Made outside qbsync between our query and our create: use that one.
+            found = await books.find_named(entity, name)
+            if found is None:
+                raise
+    if not found.active:
+        raise InactiveInQbo(
+            f"The {entity.lower()} {name!r} is inactive in QuickBooks; make it active again "
+            "so documents can use it."
+        )
+    return found.id

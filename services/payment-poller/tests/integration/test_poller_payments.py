@@ -1,0 +1,158 @@
+"""Payments made in QBO become payment.received / changed / reversed and bill.paid, once each."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from docs import synced
+
+from conftest import World
+from qbo_client import Payment
+
+pytestmark = pytest.mark.integration
+
+RECEIVED = "qbsync.payment.received.v1"
+CHANGED = "qbsync.payment.changed.v1"
+REVERSED = "qbsync.payment.reversed.v1"
+BILL_PAID = "qbsync.bill.paid.v1"
+
+
+async def test_full_and_partial_payments_are_published_once(world: World) -> None:
+    p = await world.poller()
+    invoice = await world.books.invoice("100.00")
+    document_id = await synced(world, p, invoice)
+    await world.books.user_pays(invoice_id=invoice.Id, amount="40.00")
+    assert await world.poll_now(p) == 1
+    [first] = await world.events(RECEIVED)
+    assert first["invoice_id"] == document_id
+    assert first["qbo_invoice_id"] == invoice.Id
+    assert Decimal(first["amount_applied"]) == Decimal("40.00")
+    assert Decimal(first["remaining_balance"]) == Decimal("60.00")
+    assert first["status"] == "partially-paid"
+    assert first["applied_from"] == "payment"
+
+    await world.books.user_pays(invoice_id=invoice.Id)  # the rest
+    await world.poll_now(p)
+    await world.poll_now(p)  # nothing new: the overlap window sees both payments again
+    received = await world.events(RECEIVED)
+    assert len(received) == 2
+    assert Decimal(received[1]["amount_applied"]) == Decimal("60.00")
+    assert Decimal(received[1]["remaining_balance"]) == Decimal("0")
+    assert received[1]["status"] == "paid"
+    runs = await world.runs()
+    assert [r["outcome"] for r in runs] == ["ok", "ok", "ok"]
+    assert [r["events_published"] for r in runs] == [1, 1, 0]
+    assert runs[0]["payments_seen"] == 1
+
+
+async def test_one_payment_several_invoices_and_a_credit_memo(world: World) -> None:
+    p = await world.poller()
+    a = await world.books.invoice("100.00")
+    b = await world.books.invoice("80.00")
+    credit = await world.books.credit_memo("30.00")
+    id_a = await synced(world, p, a)
+    id_b = await synced(world, p, b)
+    payment = await world.books.payment(
+        [
+            ("Invoice", a.Id or "", "100.00"),
+            ("Invoice", b.Id or "", "50.00"),
+            ("CreditMemo", credit.Id or "", "30.00"),
+        ],
+        total="150.00",
+    )
+    assert payment.UnappliedAmt == Decimal("30.00")  # 150 paid, 120 of it applied
+    await world.poll_now(p)
+    got = sorted(
+        (e["invoice_id"], e["applied_from"], e["qbo_payment_id"], Decimal(e["amount_applied"]))
+        for e in await world.events(RECEIVED)
+    )
+    assert got == sorted(
+        [
+            (id_a, "credit_memo", credit.Id, Decimal("30.00")),
+            (id_a, "payment", payment.Id, Decimal("70.00")),
+            (id_b, "payment", payment.Id, Decimal("50.00")),
+        ]
+    )
+    by_invoice = {e["invoice_id"]: e for e in await world.events(RECEIVED)}
+    assert by_invoice[id_a]["status"] == "paid"
+    assert Decimal(by_invoice[id_b]["remaining_balance"]) == Decimal("30.00")
+    assert Decimal(by_invoice[id_b]["unapplied_amount"]) == Decimal("30.00")
+
+
+async def test_payment_edited_voided_and_deleted(world: World) -> None:
+    p = await world.poller()
+    invoice = await world.books.invoice("100.00")
+    await synced(world, p, invoice)
+    pay = await world.books.payment([("Invoice", invoice.Id or "", "50.00")], total="50.00")
+    await world.poll_now(p)
+    edited = await world.books.s.update(
+        Payment.model_validate(
+            {
+                **pay.to_payload(),
+                "TotalAmt": Decimal("70.00"),
+                "Line": [
+                    {
+                        "Amount": Decimal("70.00"),
+                        "LinkedTxn": [{"TxnId": invoice.Id, "TxnType": "Invoice"}],
+                    }
+                ],
+            }
+        ),
+        request_id="edit-" + (pay.Id or ""),
+    )
+    await world.poll_now(p)
+    [changed] = await world.events(CHANGED)
+    assert Decimal(changed["amount_applied"]) == Decimal("70.00")
+    assert Decimal(changed["remaining_balance"]) == Decimal("30.00")
+    assert changed["status"] == "partially-paid"
+
+    await world.books.s.void(edited, request_id="void-" + (pay.Id or ""))
+    await world.poll_now(p)
+    [voided] = await world.events(REVERSED)
+    assert voided["reversal"] == "voided"
+    assert Decimal(voided["amount_reversed"]) == Decimal("70.00")
+    assert Decimal(voided["remaining_balance"]) == Decimal("100.00")
+    assert voided["status"] == "unpaid"
+
+    second = await world.books.payment([("Invoice", invoice.Id or "", "25.00")], total="25.00")
+    await world.poll_now(p)
+    await world.books.s.delete(second, request_id="del-" + (second.Id or ""))
+    await world.poll_now(p)
+    await world.poll_now(p)
+    reversed_ = await world.events(REVERSED)
+    assert [(e["reversal"], e["qbo_payment_id"]) for e in reversed_] == [
+        ("voided", pay.Id),
+        ("deleted", second.Id),
+    ]
+    assert Decimal(reversed_[1]["remaining_balance"]) == Decimal("100.00")
+    assert len(await world.events(RECEIVED)) == 2
+    assert len(await world.events(CHANGED)) == 1
+
+
+async def test_bill_payment_publishes_bill_paid(world: World) -> None:
+    p = await world.poller()
+    bill = await world.books.bill("200.00")
+    bill_id = await synced(world, p, bill, kind="bill")
+    await world.books.user_pays(bill_id=bill.Id, amount="200.00")
+    await world.poll_now(p)
+    [paid] = await world.events(BILL_PAID)
+    assert paid["bill_id"] == bill_id
+    assert paid["qbo_bill_id"] == bill.Id
+    assert Decimal(paid["amount_applied"]) == Decimal("200.00")
+    assert paid["status"] == "paid"
+    assert paid["method"] == "Check"
+
+
+async def test_payment_exported_from_upstream_is_not_echoed(world: World) -> None:
+    p = await world.poller()
+    invoice = await world.books.invoice("100.00")
+    await synced(world, p, invoice)
+    await world.books.payment(
+        [("Invoice", invoice.Id or "", "100.00")], total="100.00", note="qbsync:op=op-42"
+    )
+    await world.poll_now(p)
+    assert await world.outbox() == []
+    [run] = await world.runs()
+    assert run["payments_seen"] == 1
+    assert run["events_published"] == 0
