@@ -10,7 +10,14 @@ import random
 import signal
 
 CRASH_POINTS = frozenset(
-    {"before-handler", "before-commit", "after-commit-before-ack", "relay-after-confirm"}
+    {
+        "before-handler",
+        "before-commit",
+        "after-commit-before-ack",
+        "relay-after-confirm",
+        # partner-sync: QBO accepted a write, our transaction has not committed yet.
+        "after-qbo-call",
+    }
 )
 
 

@@ -11,6 +11,8 @@ Case = Callable[[], Awaitable[list[tuple[str, str]]]]
 # name -> "module:function"; a case returns (metric, value) rows. Cases live next to what they measure.
 CASES: dict[str, str] = {
     "plumbing": "qbsync_dev.bench_plumbing:run",
+    "emulator": "qbsync_dev.bench_qbo:run_emulator",
+    "qbo-client": "qbsync_dev.bench_qbo:run_client",
 }
 
 

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import os
+import socket
 import sys
 from dataclasses import dataclass, field
 
 DEFAULT_DATABASE = "qbsync"
 EMULATOR_PORT = 8090
+EMULATOR = "qbo-emulator"
+GATEWAY = "oauth-gateway"
+
+# Development-only secrets, well known on purpose: the stack they protect runs on 127.0.0.1 against
+# the emulator. The client id/secret are the gateway's embedded development defaults.
+INTUIT_CLIENT_ID = "qbsync-dev"
+INTUIT_CLIENT_SECRET = "qbsync-dev-secret"
+OPERATOR_KEY = "qbsync-dev-operator-key"
+WEBHOOK_VERIFIER_TOKEN = "qbsync-dev-webhook-verifier"
 
 
 @dataclass(frozen=True)
@@ -20,17 +31,105 @@ class Proc:
 
 
 SERVICES: list[tuple[str, int]] = [
-    ("oauth-gateway", 8080),
+    (GATEWAY, 8080),
     ("partner-sync", 8081),
     ("invoice-sync", 8082),
     ("payment-poller", 8083),
 ]
+SYNC_SERVICES = [name for name, _ in SERVICES if name != GATEWAY]
 
 
 def database_url(database: str = DEFAULT_DATABASE) -> str:
     return os.environ.get(
         "QBSYNC_DATABASE_URL", f"postgresql+asyncpg://postgres@127.0.0.1:5432/{database}"
     )
+
+
+def service_credential(service: str) -> str:
+    """The development secret a sync service presents to the gateway's internal API."""
+    return f"{service}-dev-credential"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class StackSpec:
+    """Where every process of one stack listens and what they share (database, broker)."""
+
+    database_url: str
+    ports: dict[str, int]
+    broker_url: str | None = None  # None: the services' default (guest@127.0.0.1:5672)
+    log_level: str = "INFO"
+
+    @classmethod
+    def default(cls) -> StackSpec:
+        """The ports `make run` uses; the gateway's development defaults point at them."""
+        return cls(database_url(), {EMULATOR: EMULATOR_PORT, **dict(SERVICES)})
+
+    @classmethod
+    def random_ports(
+        cls, database: str, *, broker_url: str | None = None, log_level: str = "WARNING"
+    ) -> StackSpec:
+        """A private stack for tests: every process on a free port."""
+        names = [EMULATOR, *(name for name, _ in SERVICES)]
+        return cls(database, {n: free_port() for n in names}, broker_url, log_level)
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.ports[name]}"
+
+    @property
+    def emulator_url(self) -> str:
+        return self.url(EMULATOR)
+
+    @property
+    def gateway_url(self) -> str:
+        return self.url(GATEWAY)
+
+    def common_env(self) -> dict[str, str]:
+        env = {
+            "QBSYNC_DATABASE_URL": self.database_url,
+            "QBSYNC_ENVIRONMENT": "development",
+            "QBSYNC_LOG_LEVEL": self.log_level,
+        }
+        if self.broker_url:
+            env["QBSYNC_BROKER_URL"] = self.broker_url
+        return env
+
+    def gateway_env(self) -> dict[str, str]:
+        emulator, gateway = self.emulator_url, self.gateway_url
+        credentials = {s: service_credential(s) for s in SYNC_SERVICES}
+        return {
+            "QBSYNC_INTUIT_DISCOVERY_URL": f"{emulator}/.well-known/openid_configuration",
+            "QBSYNC_INTUIT_CLIENT_ID": INTUIT_CLIENT_ID,
+            "QBSYNC_INTUIT_CLIENT_SECRET": INTUIT_CLIENT_SECRET,
+            "QBSYNC_INTUIT_REDIRECT_URI": f"{gateway}/oauth/callback",
+            "QBSYNC_QBO_API_BASE_URL": emulator,
+            "QBSYNC_PUBLIC_BASE_URL": gateway,
+            "QBSYNC_OPERATOR_API_KEYS": OPERATOR_KEY,
+            "QBSYNC_SERVICE_CREDENTIALS": json.dumps(credentials),
+            "QBSYNC_WEBHOOK_VERIFIER_TOKEN": WEBHOOK_VERIFIER_TOKEN,
+        }
+
+    def sync_service_env(self, service: str) -> dict[str, str]:
+        return {
+            "QBSYNC_GATEWAY_URL": self.gateway_url,
+            "QBSYNC_SERVICE_CREDENTIAL": service_credential(service),
+            "QBSYNC_OPERATOR_API_KEYS": OPERATOR_KEY,
+        }
+
+    def procs(self) -> list[Proc]:
+        """The emulator first (the gateway reads its discovery document), then every service."""
+        services = []
+        for name, _ in SERVICES:
+            own = self.gateway_env() if name == GATEWAY else self.sync_service_env(name)
+            env = {**self.common_env(), **own, "QBSYNC_HTTP_PORT": str(self.ports[name])}
+            argv = [sys.executable, "-m", name.replace("-", "_"), "run"]
+            services.append(Proc(name, argv, self.ports[name], env=env))
+        return [emulator_proc(self.ports[EMULATOR]), *services]
 
 
 def service_procs(env: dict[str, str]) -> list[Proc]:
@@ -45,10 +144,20 @@ def service_procs(env: dict[str, str]) -> list[Proc]:
     ]
 
 
-def emulator_proc(port: int = EMULATOR_PORT) -> Proc:
+def emulator_proc(port: int = EMULATOR_PORT, log_level: str = "warning") -> Proc:
     return Proc(
-        "qbo-emulator",
-        [sys.executable, "-m", "qbo_emulator.cli", "--host", "127.0.0.1", "--port", str(port)],
+        EMULATOR,
+        [
+            sys.executable,
+            "-m",
+            "qbo_emulator.cli",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            log_level,
+        ],
         port,
         ready_path="/_emulator/health",
     )

@@ -2,33 +2,172 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import asyncpg
+import httpx
+from httpx_aiohttp import AiohttpTransport
 from sqlalchemy import MetaData
 
+from partner_sync.adapters.call_trace import TracingTransport
+from partner_sync.adapters.qbo_directory import QboDirectory
+from partner_sync.adapters.repository import PartnerRepository
+from partner_sync.adapters.tables import PartnerTables, partner_tables
 from partner_sync.config import Settings
+from partner_sync.entrypoints.operator_api import operator_router
+from partner_sync.service_layer.handlers import PartnerHandlers
+from partner_sync.service_layer.operator_actions import OperatorActions
+from partner_sync.service_layer.push import Pusher
+from qbo_client import QBOClient
+from qbo_client.limiter import RateLimiter
+from qbo_client.limiter_memory import InMemoryRateLimiter
+from qbo_client.limiter_postgres import PostgresRateLimiter
+from qbo_client.tokens import AccessToken, GatewayTokenProvider, StaticTokenProvider, TokenProvider
 from qbsync_common import assembly
-from qbsync_common.messaging.topology import EVENTS_EXCHANGE, ConsumerSpec
+from qbsync_common.db import asyncpg_dsn
+from qbsync_common.messaging.consumer import Handler
+from qbsync_common.messaging.topology import EVENTS_EXCHANGE, RESULTS_EXCHANGE, ConsumerSpec
+from qbsync_common.operator_auth import OperatorKeys, parse_keys
 from qbsync_common.service import BuiltService, ServiceDefinition, ops_app_for
+from qbsync_common.tenant_settings import (
+    GatewayTenantSettings,
+    StaticTenantSettings,
+    TenantSettingsSource,
+)
 
 SCHEMA = "partner_sync"
 METADATA = MetaData(schema=SCHEMA)
+TABLES = partner_tables(METADATA)
 CONSUMER = ConsumerSpec(
     queue="partner-sync",
-    bindings=[(EVENTS_EXCHANGE, "qbsync.partner.*.v1"), (EVENTS_EXCHANGE, "qbsync.project.*.v1")],
+    bindings=[
+        (EVENTS_EXCHANGE, "qbsync.partner.*.v1"),
+        (EVENTS_EXCHANGE, "qbsync.project.*.v1"),
+        (EVENTS_EXCHANGE, "qbsync.tenant.settings_changed.v1"),
+        (RESULTS_EXCHANGE, "qbsync.tenant.connected.v1"),
+        (RESULTS_EXCHANGE, "qbsync.tenant.connection_recovered.v1"),
+    ],
 )
+
+
+@dataclass(frozen=True)
+class PartnerSync:
+    """The service's parts, built once; tests build the same with their own QBO and settings."""
+
+    handlers: PartnerHandlers
+    actions: OperatorActions
+    directory: QboDirectory
+    repository: PartnerRepository
+
+    def handler_map(self) -> dict[str, Handler]:
+        h = self.handlers
+        return {
+            "qbsync.partner.upserted.v1": h.on_partner_upserted,
+            "qbsync.partner.deactivated.v1": h.on_partner_deactivated,
+            "qbsync.partner.sync_requested.v1": h.on_sync_requested,
+            "qbsync.project.upserted.v1": h.on_project_upserted,
+            "qbsync.tenant.connected.v1": h.on_tenant_reconnected,
+            "qbsync.tenant.connection_recovered.v1": h.on_tenant_reconnected,
+            "qbsync.tenant.settings_changed.v1": h.on_settings_changed,
+        }
+
+
+def compose(
+    parts: assembly.Plumbing,
+    qbo: QBOClient,
+    tenant_settings: TenantSettingsSource,
+    *,
+    tables: PartnerTables | None = None,
+    max_attempts: int,
+    crash_hook: Callable[[str], None] | None = None,
+) -> PartnerSync:
+    repository = PartnerRepository(tables or TABLES)
+    directory = QboDirectory(qbo)
+    handlers = PartnerHandlers(
+        repository=repository,
+        pusher=Pusher(directory, repository),
+        settings=tenant_settings,
+        outbox=parts.outbox,
+        max_attempts=max_attempts,
+        crash_hook=crash_hook or parts.crash_hook,
+    )
+    actions = OperatorActions(
+        sessions=parts.sessions,
+        repository=repository,
+        directory=directory,
+        handlers=handlers,
+        settings=tenant_settings,
+    )
+    return PartnerSync(handlers, actions, directory, repository)
+
+
+def qbo_transport() -> TracingTransport:
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+    return TracingTransport(AiohttpTransport(limits=limits))
+
+
+def static_tokens(raw: str) -> StaticTokenProvider:
+    doc = json.loads(raw)
+    expires = datetime.now(UTC) + timedelta(days=3650)
+    return StaticTokenProvider(
+        {
+            tenant: AccessToken(v["access_token"], v["realm_id"], v["api_base_url"], expires)
+            for tenant, v in doc.items()
+        }
+    )
 
 
 async def build(settings: Settings) -> BuiltService:
     parts = assembly.plumbing(settings, METADATA)
-    # No handlers yet: every event this queue receives is parked with reason "not-implemented"
-    # until the service's issue gives it real ones (see the README's status table).
+    tokens: TokenProvider
+    tenant_settings: TenantSettingsSource
+    static = settings.qbo_static_tokens.get_secret_value() if settings.qbo_static_tokens else ""
+    if static and settings.environment != "production":
+        tokens = static_tokens(static)
+        tenant_settings = StaticTenantSettings()
+    else:
+        credential = settings.service_credential.get_secret_value()
+        tokens = GatewayTokenProvider(settings.gateway_url, credential)
+        tenant_settings = GatewayTenantSettings(
+            settings.gateway_url, credential, ttl_s=settings.settings_cache_ttl_s
+        )
+    limiter: RateLimiter
+    if settings.qbo_limiter == "postgres":
+        # Shared by every replica (and every service) calling QBO for a realm.
+        pool = await asyncpg.create_pool(
+            asyncpg_dsn(settings.database_url.get_secret_value()), min_size=1, max_size=4
+        )
+        postgres_limiter = PostgresRateLimiter(pool)
+        await postgres_limiter.ensure_schema()
+        limiter = postgres_limiter
+    else:
+        limiter = InMemoryRateLimiter()
+    qbo = QBOClient(
+        tokens,
+        limiter=limiter,
+        transport=qbo_transport(),
+        max_wait=settings.qbo_max_wait_s,
+        registry=parts.metrics.registry,
+    )
+    service = compose(parts, qbo, tenant_settings, max_attempts=settings.max_attempts)
     runtime = assembly.runtime(
         settings,
         parts,
-        [(ConsumerSpec(CONSUMER.queue, CONSUMER.bindings, settings.retry_delays_ms), {})],
+        [
+            (
+                ConsumerSpec(CONSUMER.queue, CONSUMER.bindings, settings.retry_delays_ms),
+                service.handler_map(),
+            )
+        ],
     )
-    return BuiltService(runtime=runtime, http=ops_app_for(runtime, "qbsync partner-sync"))
+    http = ops_app_for(runtime, "qbsync partner-sync")
+    raw_keys = settings.operator_api_keys.get_secret_value() if settings.operator_api_keys else ""
+    http.include_router(operator_router(service.actions, OperatorKeys(parse_keys(raw_keys))))
+    return BuiltService(runtime=runtime, http=http)
 
 
 DEFINITION = ServiceDefinition(

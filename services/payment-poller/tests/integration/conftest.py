@@ -95,8 +95,7 @@ class World:
         return Settings(**values)
 
     async def poller(self, **overrides: Any) -> Assembled:
-        metadata = MetaData(schema=self.schema)
-        plumbing_tables(metadata)
+        metadata = MetaData(schema=self.schema)  # plumbing() adds inbox and outbox to it
         assembled = await assemble(
             self.settings(**overrides),
             metadata,

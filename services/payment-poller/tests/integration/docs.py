@@ -17,7 +17,7 @@ async def synced(w: World, p: Assembled, doc: Transaction, kind: str = "invoice"
     await w.deliver(
         p,
         events.DocumentSynced(
-            document_kind=kind,  # type: ignore[arg-type]
+            document_kind=kind,
             document_id=document_id,
             version=1,
             sync_key=doc.Id or "",

@@ -23,3 +23,4 @@ class SyncPolicy:
     deposit_account_id: str | None = None
     export_payments_by_default: bool = False
     bill_lines_billable_to_client: bool = False
+    projects_as_sub_customers: bool = False

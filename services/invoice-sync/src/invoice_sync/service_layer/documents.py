@@ -38,7 +38,12 @@ async def process_document(
     done = row is not None and row["status"] in DONE
     if row is not None and not done and doc.version < row["version"]:
         await outcomes.skipped(
-            ctx, session, tenant_id, doc, origin, "older-version",
+            ctx,
+            session,
+            tenant_id,
+            doc,
+            origin,
+            "older-version",
             f"Version {doc.version} is older than version {row['version']} already handled.",
             keep_row=True,
         )
@@ -55,20 +60,39 @@ async def process_document(
     if partner_key is None:
         await _wait_for_partner(ctx, session, tenant_id, doc, origin, generation)
         return
-    billable = await _referenced_keys(ctx, session, tenant_id, doc, origin, operation, generation)
-    if billable is False:
+    ok, billable = await _referenced_keys(
+        ctx, session, tenant_id, doc, origin, policy, operation, generation
+    )
+    if not ok:
         return
     try:
-        await _create(ctx, session, tenant_id, doc, origin, row, policy, partner_key, billable,
-                      generation)
+        await _create(
+            ctx, session, tenant_id, doc, origin, row, policy, partner_key, billable, generation
+        )
     except TenantNeedsReauthorization as exc:
-        await outcomes.failed(ctx, session, tenant_id, doc, origin, "needs-reauthorization",
-                              f"The tenant must reconnect QuickBooks ({exc.message}).",
-                              operation=operation, generation=generation)
+        await outcomes.failed(
+            ctx,
+            session,
+            tenant_id,
+            doc,
+            origin,
+            "needs-reauthorization",
+            f"The tenant must reconnect QuickBooks ({exc.message}).",
+            operation=operation,
+            generation=generation,
+        )
     except UnknownTenant:
-        await outcomes.failed(ctx, session, tenant_id, doc, origin, "tenant-not-connected",
-                              "The tenant has no QuickBooks connection.",
-                              operation=operation, generation=generation)
+        await outcomes.failed(
+            ctx,
+            session,
+            tenant_id,
+            doc,
+            origin,
+            "tenant-not-connected",
+            "The tenant has no QuickBooks connection.",
+            operation=operation,
+            generation=generation,
+        )
 
 
 async def _create(
@@ -87,17 +111,36 @@ async def _create(
     books = ctx.books.for_tenant(tenant_id)
     profile = await ctx.profiles.get(tenant_id, books, policy)
     if not profile.ready:
-        await outcomes.failed(ctx, session, tenant_id, doc, origin, "company-not-ready",
-                              " ".join(profile.problems), operation=operation, generation=generation)
+        await outcomes.failed(
+            ctx,
+            session,
+            tenant_id,
+            doc,
+            origin,
+            "company-not-ready",
+            " ".join(profile.problems),
+            operation=operation,
+            generation=generation,
+        )
         return
-    plan = plan_amounts(doc.lines, doc.net_total, currency=doc.currency,
-                        exchange_rate=doc.exchange_rate, company=profile.currency)
+    plan = plan_amounts(
+        doc.lines,
+        doc.net_total,
+        currency=doc.currency,
+        exchange_rate=doc.exchange_rate,
+        company=profile.currency,
+    )
     try:
         items = {
             name: await ensure_named(
-                ctx, tenant_id, books, "Item", name,
+                ctx,
+                tenant_id,
+                books,
+                "Item",
+                name,
                 lambda n=name: books.create_item(  # type: ignore[misc]
-                    n, income_account_id=profile.income_account_id,
+                    n,
+                    income_account_id=profile.income_account_id,
                     expense_account_id=profile.expense_account_id,
                     request_id=request_id(f"{tenant_id}/Item/{n}", "create"),
                 ),
@@ -106,34 +149,84 @@ async def _create(
         }
         term_id = await _term(ctx, tenant_id, books, doc)
     except InactiveInQbo as exc:
-        await outcomes.failed(ctx, session, tenant_id, doc, origin, "company-not-ready", str(exc),
-                              operation=operation, generation=generation)
+        await outcomes.failed(
+            ctx,
+            session,
+            tenant_id,
+            doc,
+            origin,
+            "company-not-ready",
+            str(exc),
+            operation=operation,
+            generation=generation,
+        )
         return
-    refs = References(partner_key, items, term_id, billable if policy.bill_lines_billable_to_client else None)
-    body = document_payload(doc, plan, refs, policy, operation=operation,
-                            multicurrency=profile.currency.multicurrency)
+    refs = References(
+        partner_key, items, term_id, billable if policy.bill_lines_billable_to_client else None
+    )
+    body = document_payload(
+        doc, plan, refs, policy, operation=operation, multicurrency=profile.currency.multicurrency
+    )
     rid = request_id(operation, "create")
     uncertain = row is not None and row["status"] == "creating" and row["operation_id"] == operation
     # The intent is committed before QBO is called: after a crash the row says which operation
     # may have reached QBO, and with which requestid (RELIABILITY §2.3 pitfall 6).
     async with ctx.sessions() as intent, intent.begin():
-        await repo.save_document(intent, outcomes.row_of(
-            tenant_id, doc, origin, status="creating", reason_code=None, message=None,
-            generation=generation, operation_id=operation, request_id=rid,
-            expected_total=plan.total, currency=plan.currency,
-        ))
+        await repo.save_document(
+            intent,
+            outcomes.row_of(
+                tenant_id,
+                doc,
+                origin,
+                status="creating",
+                reason_code=None,
+                message=None,
+                generation=generation,
+                operation_id=operation,
+                request_id=rid,
+                expected_total=plan.total,
+                currency=plan.currency,
+            ),
+        )
     try:
-        created = await create_once(books, doc, body, partner_key, operation, rid,
-                                    look_first=uncertain or doc.kind == "bill")
+        created = await create_once(
+            books,
+            doc,
+            body,
+            partner_key,
+            operation,
+            rid,
+            look_first=uncertain or doc.kind == "bill",
+        )
     except CreateFailed as exc:
         if exc.forget_refs:
             await repo.forget_named_refs(session, tenant_id)
-        await outcomes.failed(ctx, session, tenant_id, doc, origin, exc.reason, exc.message,
-                              operation=operation, generation=generation + 1,
-                              intuit_tid=exc.intuit_tid)
+        await outcomes.failed(
+            ctx,
+            session,
+            tenant_id,
+            doc,
+            origin,
+            exc.reason,
+            exc.message,
+            operation=operation,
+            generation=generation + 1,
+            intuit_tid=exc.intuit_tid,
+        )
         return
-    await record_synced(ctx, session, tenant_id, doc, origin, created, plan.total,
-                        operation=operation, request_id=rid, generation=generation)
+    await record_synced(
+        ctx,
+        session,
+        tenant_id,
+        doc,
+        origin,
+        created,
+        plan.total,
+        operation=operation,
+        request_id=rid,
+        generation=generation,
+        currency=plan.currency,
+    )
 
 
 async def _term(ctx: Context, tenant_id: str, books: Books, doc: Document) -> str | None:
@@ -141,31 +234,58 @@ async def _term(ctx: Context, tenant_id: str, books: Books, doc: Document) -> st
     if terms is None or doc.kind == "credit_memo":
         return None
     return await ensure_named(
-        ctx, tenant_id, books, "Term", terms.name,
-        lambda: books.create_term(terms.name, terms.due_days,
-                                  request_id=request_id(f"{tenant_id}/Term/{terms.name}", "create")),
+        ctx,
+        tenant_id,
+        books,
+        "Term",
+        terms.name,
+        lambda: books.create_term(
+            terms.name,
+            terms.due_days,
+            request_id=request_id(f"{tenant_id}/Term/{terms.name}", "create"),
+        ),
     )
 
 
 async def _wait_for_partner(
-    ctx: Context, session: AsyncSession, tenant_id: str, doc: Document, origin: Origin, generation: int
+    ctx: Context,
+    session: AsyncSession,
+    tenant_id: str,
+    doc: Document,
+    origin: Origin,
+    generation: int,
 ) -> None:
     """Park the document (it does not hold a worker) and ask partner-sync for the partner."""
-    await repo.save_document(session, outcomes.row_of(
-        tenant_id, doc, origin, status="waiting_partner", reason_code="partner-not-synced",
-        message=f"Waiting for {doc.partner_kind} {doc.partner_id} to be synced.",
-        generation=generation,
-    ))
-    await repo.add_waiting(session, tenant_id, doc.partner_kind, doc.partner_id, doc.kind,
-                           doc.document_id)
+    await repo.save_document(
+        session,
+        outcomes.row_of(
+            tenant_id,
+            doc,
+            origin,
+            status="waiting_partner",
+            reason_code="partner-not-synced",
+            message=f"Waiting for {doc.partner_kind} {doc.partner_id} to be synced.",
+            generation=generation,
+        ),
+    )
+    await repo.add_waiting(
+        session, tenant_id, doc.partner_kind, doc.partner_id, doc.kind, doc.document_id
+    )
     await repo.add_history(
-        session, tenant_id=tenant_id, document_kind=doc.kind, document_id=doc.document_id,
-        event_id=origin.event_id, outcome="waiting_partner",
+        session,
+        tenant_id=tenant_id,
+        document_kind=doc.kind,
+        document_id=doc.document_id,
+        event_id=origin.event_id,
+        outcome="waiting_partner",
         message=f"asked partner-sync for {doc.partner_kind} {doc.partner_id}",
     )
     command = SyncPartner(
-        kind=doc.partner_kind, partner_id=doc.partner_id, requested_by=SOURCE,
-        reason="first-invoice", correlation_id=f"{QBO_ENTITY[doc.kind]}:{doc.document_id}",
+        kind=doc.partner_kind,
+        partner_id=doc.partner_id,
+        requested_by=SOURCE,
+        reason="first-invoice",
+        correlation_id=f"{QBO_ENTITY[doc.kind]}:{doc.document_id}",
         partner=doc.partner,
     )
     await outcomes.emit(ctx, session, tenant_id, command, doc.partner_id)
@@ -177,26 +297,45 @@ async def _referenced_keys(
     tenant_id: str,
     doc: Document,
     origin: Origin,
+    policy: SyncPolicy,
     operation: str,
     generation: int,
-) -> str | None | bool:
-    """A bill's client/project keys (the billable customer); False when the bill failed for it."""
+) -> tuple[bool, str | None]:
+    """A bill's client/project key (its billable customer); (False, None) when the bill failed."""
     if doc.kind != "bill":
-        return None
+        return True, None
     billable: str | None = None
     if doc.client_id is not None:
         billable = await repo.partner_key(session, tenant_id, "client", doc.client_id)
         if billable is None:
-            await outcomes.failed(ctx, session, tenant_id, doc, origin, "client-not-synced",
-                                  f"Client {doc.client_id} referenced by this vendor invoice has "
-                                  "no QuickBooks key.", operation=operation, generation=generation)
-            return False
-    if doc.project_id is not None:
+            await outcomes.failed(
+                ctx,
+                session,
+                tenant_id,
+                doc,
+                origin,
+                "client-not-synced",
+                f"Client {doc.client_id} referenced by this vendor invoice has no QuickBooks key.",
+                operation=operation,
+                generation=generation,
+            )
+            return False, None
+    # Projects only have keys when the tenant syncs them as sub-customers.
+    if doc.project_id is not None and policy.projects_as_sub_customers:
         project = await repo.partner_key(session, tenant_id, "project", doc.project_id)
         if project is None:
-            await outcomes.failed(ctx, session, tenant_id, doc, origin, "project-not-synced",
-                                  f"Project {doc.project_id} referenced by this vendor invoice has "
-                                  "no QuickBooks key.", operation=operation, generation=generation)
-            return False
+            await outcomes.failed(
+                ctx,
+                session,
+                tenant_id,
+                doc,
+                origin,
+                "project-not-synced",
+                f"Project {doc.project_id} referenced by this vendor invoice has "
+                "no QuickBooks key.",
+                operation=operation,
+                generation=generation,
+            )
+            return False, None
         billable = project
-    return billable
+    return True, billable

@@ -10,7 +10,6 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from qbo_client.errors import DuplicateNameError, ObjectNotFoundError, StaleObjectError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,6 +30,7 @@ from partner_sync.domain.names import (
     disambiguate,
 )
 from partner_sync.domain.request_ids import create_id, update_id
+from qbo_client.errors import DuplicateNameError, ObjectNotFoundError, StaleObjectError
 from qbsync_common.messaging.errors import TransientError
 
 log = logging.getLogger(__name__)
@@ -200,7 +200,11 @@ class Pusher:
                     out.conflict = self._conflict_message(name, "Employee")
                     return None
                 rid = create_id(
-                    target.tenant_id, target.kind, target.partner_id, out.key_generation, alternative
+                    target.tenant_id,
+                    target.kind,
+                    target.partner_id,
+                    out.key_generation,
+                    alternative,
                 )
                 record = record_for_create(
                     target.kind, self._with_name(target, alternative), target.currency
@@ -256,12 +260,10 @@ class Pusher:
             return renamed
         # Our own suffix is empty (e.g. the rule suffixes vendors only): free the name by giving
         # our linked partner of the other kind its suffix, then take the bare name.
-        if holder_entity == "Vendor" and kind == "client":
-            if await self._rename_other(session, target, name, "vendor"):
-                return name
-        if holder_entity == "Customer" and kind == "vendor":
-            if await self._rename_other(session, target, name, "client"):
-                return name
+        other: PartnerKind = "vendor" if kind == "client" else "client"
+        holder_is_other = holder_entity == ("Vendor" if other == "vendor" else "Customer")
+        if holder_is_other and await self._rename_other(session, target, name, other):
+            return name
         return None
 
     async def _rename_other(

@@ -65,12 +65,16 @@ class Poller:
         self.replica = replica
         self.crash = crash
 
-    async def run_due(self) -> int:
-        """Claim due tenants and poll them; returns how many were claimed."""
+    async def claim(self, limit: int) -> list[Claim]:
+        """Claim up to `limit` due tenants for this replica."""
+        if limit <= 0:
+            return []
         async with self.sessions() as s, s.begin():
-            claims = await self.repo.claim_due(
-                s, self.replica, self.settings.lease, self.settings.max_concurrent
-            )
+            return await self.repo.claim_due(s, self.replica, self.settings.lease, limit)
+
+    async def run_due(self) -> int:
+        """Claim due tenants and poll them all; returns how many were claimed."""
+        claims = await self.claim(self.settings.max_concurrent)
         if claims:
             await asyncio.gather(*(self.poll(c) for c in claims))
         return len(claims)

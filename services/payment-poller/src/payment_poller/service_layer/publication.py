@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from payment_poller.domain.model import Change, invoice_status
 from qbsync_common.contract import events
@@ -11,11 +12,20 @@ from qbsync_common.contract.bases import EventData
 
 # Event ids are derived from the dedupe key, so even a duplicate that slipped past the dedupe table
 # would carry the same CloudEvents id and be dropped by consumers' inboxes.
+CENT = Decimal("0.01")
 EVENT_NAMESPACE = uuid.UUID("1f4c7a52-5d1e-4c55-9a51-6b1f0f6d2a11")
 
 
 def event_id(tenant_id: str, dedupe_key: str) -> str:
     return str(uuid.uuid5(EVENT_NAMESPACE, f"{tenant_id}|{dedupe_key}"))
+
+
+def money(amount: Decimal) -> Decimal:
+    """Cents at least ("25" from QBO becomes "25.00"), never fewer digits than QBO gave."""
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -2:
+        return amount
+    return amount.quantize(CENT)
 
 
 def to_event(change: Change) -> EventData | None:
@@ -29,15 +39,15 @@ def to_event(change: Change) -> EventData | None:
             invoice_id=doc.document_id,
             qbo_invoice_id=doc.qbo_id,
             qbo_payment_id=source_id,
-            amount_applied=change.amount,
+            amount_applied=money(change.amount),
             paid_on=paid_on,
             method=payment.method,
             reference=payment.reference,
-            remaining_balance=doc.balance,
+            remaining_balance=money(doc.balance),
             # A later edit may already have restored the balance; it is still a (partial) payment.
             status="paid" if status == "paid" else "partially-paid",
             currency=doc.currency,
-            unapplied_amount=payment.unapplied,
+            unapplied_amount=money(payment.unapplied),
             applied_from=report.source,
         )
     if change.kind == "changed":
@@ -45,14 +55,14 @@ def to_event(change: Change) -> EventData | None:
             invoice_id=doc.document_id,
             qbo_invoice_id=doc.qbo_id,
             qbo_payment_id=source_id,
-            amount_applied=change.amount,
+            amount_applied=money(change.amount),
             paid_on=paid_on,
             method=payment.method,
             reference=payment.reference,
-            remaining_balance=doc.balance,
+            remaining_balance=money(doc.balance),
             status=status,
             currency=doc.currency,
-            unapplied_amount=payment.unapplied,
+            unapplied_amount=money(payment.unapplied),
             applied_from=report.source,
         )
     if change.kind == "reversed":
@@ -61,8 +71,8 @@ def to_event(change: Change) -> EventData | None:
             qbo_invoice_id=doc.qbo_id,
             qbo_payment_id=payment.id,
             reversal=change.reversal or "deleted",
-            amount_reversed=change.amount,
-            remaining_balance=doc.balance,
+            amount_reversed=money(change.amount),
+            remaining_balance=money(doc.balance),
             status=status,
             currency=doc.currency,
         )
@@ -71,10 +81,10 @@ def to_event(change: Change) -> EventData | None:
             bill_id=doc.document_id,
             qbo_bill_id=doc.qbo_id,
             qbo_bill_payment_id=payment.id,
-            amount_applied=change.amount,
+            amount_applied=money(change.amount),
             paid_on=paid_on,
             method=payment.method,
-            remaining_balance=doc.balance,
+            remaining_balance=money(doc.balance),
             status="paid" if status == "paid" else "partially-paid",
             currency=doc.currency,
         )

@@ -1,4 +1,4 @@
-"""The background job that keeps claiming due tenants and polling them."""
+"""The background job that keeps claiming due tenants and polling them, a bounded number at once."""
 
 from __future__ import annotations
 
@@ -13,19 +13,45 @@ log = logging.getLogger(__name__)
 
 def scheduler_job(poller: Poller, tick_s: float, wake: asyncio.Event) -> BackgroundJob:
     async def run(stop: asyncio.Event) -> None:
+        in_flight: set[asyncio.Task[None]] = set()
+        freed = asyncio.Event()
+
+        def done(task: asyncio.Task[None]) -> None:
+            in_flight.discard(task)
+            freed.set()
+
         while not stop.is_set():
-            claimed = 0
+            free = poller.settings.max_concurrent - len(in_flight)
+            claims = []
             try:
-                claimed = await poller.run_due()
+                claims = await poller.claim(free)
             except Exception as exc:  # database blip: try again next tick, never die
                 log.warning("scheduler round failed: %r", exc)
-            if claimed >= poller.settings.max_concurrent:
-                continue  # more may be due right now
+            for claim in claims:
+                # A slow tenant holds one slot, never the whole round.
+                task = asyncio.create_task(poller.poll(claim))
+                in_flight.add(task)
+                task.add_done_callback(done)
+            if claims and len(claims) == free:
+                # Busy: more may be due; go on as soon as a slot frees.
+                freed.clear()
+                if len(in_flight) >= poller.settings.max_concurrent:
+                    await _first(stop, freed, within=tick_s)
+                continue
             wake.clear()
-            waiters = [asyncio.create_task(stop.wait()), asyncio.create_task(wake.wait())]
-            await asyncio.wait(waiters, timeout=tick_s, return_when=asyncio.FIRST_COMPLETED)
-            for w in waiters:
-                w.cancel()
-            # A webhook wakes us before its debounce ends; wait that out on the next tick.
+            # A webhook wakes us before its debounce ends; the next tick claims it when due.
+            await _first(stop, wake, within=tick_s)
+        if in_flight:
+            # Unfinished polls are safe to abandon (their claims lapse), but let them try.
+            await asyncio.wait(in_flight, timeout=10)
+            for task in in_flight:
+                task.cancel()
 
     return run
+
+
+async def _first(stop: asyncio.Event, other: asyncio.Event, *, within: float) -> None:
+    waiters = [asyncio.create_task(stop.wait()), asyncio.create_task(other.wait())]
+    await asyncio.wait(waiters, timeout=within, return_when=asyncio.FIRST_COMPLETED)
+    for w in waiters:
+        w.cancel()

@@ -1,0 +1,1 @@
+"""Entry points of invoice-sync: the operator HTTP API (the consumer is wired in bootstrap)."""

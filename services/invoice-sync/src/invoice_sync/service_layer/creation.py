@@ -1,0 +1,109 @@
+"""One QBO document per operation: look before creating when in doubt, replay the same requestid,
+and recognise our own earlier write by its PrivateNote marker; never a blind second create."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from invoice_sync.domain.document import Document
+from invoice_sync.domain.identity import carries_marker
+from invoice_sync.service_layer.ports import Books, QboDocument
+from qbo_client import (
+    DuplicateDocNumberError,
+    InvalidReferenceError,
+    ObjectNotFoundError,
+    ValidationError,
+)
+from qbsync_common.contract.document_results import DocumentFailureReason
+
+
+class CreateFailed(Exception):
+    """QBO refused the document for good; nothing was created."""
+
+    def __init__(
+        self,
+        reason: DocumentFailureReason,
+        message: str,
+        *,
+        intuit_tid: str | None = None,
+        forget_refs: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.reason: DocumentFailureReason = reason
+        self.message = message
+        self.intuit_tid = intuit_tid
+        self.forget_refs = forget_refs
+
+
+class Created:
+    """The QBO document now holding our document, and whether it was someone else's (adopted)."""
+
+    def __init__(self, document: QboDocument, *, adopted: bool) -> None:
+        self.document = document
+        self.adopted = adopted
+
+
+async def create_once(
+    books: Books,
+    doc: Document,
+    body: dict[str, Any],
+    partner_key: str,
+    operation: str,
+    rid: str,
+    *,
+    look_first: bool,
+) -> Created:
+    """`look_first` when a previous attempt may have created it (uncertain) and for bills, whose
+    numbers QBO does not always keep unique; invoices rely on QBO's duplicate-number refusal so
+    that the steady state costs one call."""
+    if look_first:
+        found = await find_existing(books, doc, partner_key, operation)
+        if found is not None:
+            return found
+    try:
+        # A transient error (timeout, 5xx, 429) propagates: the retry replays the same requestid.
+        return Created(await books.create_document(doc.kind, body, request_id=rid), adopted=False)
+    except DuplicateDocNumberError as exc:
+        found = await find_existing(books, doc, partner_key, operation)
+        if found is not None:
+            return found
+        raise CreateFailed(
+            "qbo-validation",
+            f"Number {doc.number} is already used in QuickBooks by another partner's document.",
+            intuit_tid=exc.intuit_tid,
+        ) from exc
+    except (InvalidReferenceError, ObjectNotFoundError) as exc:
+        # An item, term or partner we know was deleted or made inactive in QBO: forget our cached
+        # item and term ids so the next attempt looks them up again.
+        raise CreateFailed(
+            "qbo-validation",
+            f"QuickBooks refused a reference of the document: {exc.detail or exc.message}",
+            intuit_tid=exc.intuit_tid,
+            forget_refs=True,
+        ) from exc
+    except ValidationError as exc:
+        reason: DocumentFailureReason = (
+            "currency-mismatch" if (exc.element or "") == "CurrencyRef" else "qbo-validation"
+        )
+        raise CreateFailed(
+            reason,
+            f"QuickBooks refused the document: {exc.detail or exc.message}",
+            intuit_tid=exc.intuit_tid,
+        ) from exc
+
+
+async def find_existing(
+    books: Books, doc: Document, partner_key: str, operation: str
+) -> Created | None:
+    """Same number and same partner: ours (marker) or adopted (made by someone else)."""
+    same = [
+        d
+        for d in await books.documents_by_number(doc.kind, (doc.number or "").strip())
+        if d.partner_key == partner_key
+    ]
+    ours = [d for d in same if carries_marker(d.private_note, operation)]
+    if ours:
+        return Created(ours[0], adopted=False)
+    if same:
+        return Created(same[0], adopted=True)
+    return None

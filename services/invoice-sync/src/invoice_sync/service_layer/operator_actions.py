@@ -1,0 +1,216 @@
+"""What operators may do to a tenant's documents and payments (problem sync)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from invoice_sync.adapters import repository as repo
+from invoice_sync.domain.identity import operation_id, request_id
+from invoice_sync.service_layer import outcomes
+from invoice_sync.service_layer.context import Context
+from invoice_sync.service_layer.creation import Created
+from invoice_sync.service_layer.documents import DONE, process_document
+from invoice_sync.service_layer.outcomes import Origin
+from invoice_sync.service_layer.snapshots import document_of
+from invoice_sync.service_layer.synced import record_synced
+from qbsync_common.contract.values import DocumentKind
+
+
+class ActionRefused(Exception):
+    """The action does not apply to the record in its current state (HTTP 409)."""
+
+
+class NotFound(Exception):
+    """No such document or payment for this tenant (HTTP 404)."""
+
+
+async def document(ctx: Context, tenant_id: str, kind: DocumentKind, doc_id: str) -> dict[str, Any]:
+    async with ctx.sessions() as session:
+        row = await repo.get_document(session, tenant_id, kind, doc_id)
+        if row is None:
+            raise NotFound(f"no {kind} {doc_id}")
+        entries = await repo.history(session, tenant_id, kind, doc_id)
+    return {**dict(row), "history": [dict(e) for e in entries]}
+
+
+async def resync(ctx: Context, tenant_id: str, kind: DocumentKind, doc_id: str) -> dict[str, Any]:
+    """Run the stored snapshot again with a fresh operation (new requestid)."""
+    async with ctx.sessions() as session, session.begin():
+        await repo.advisory_lock(session, tenant_id, "doc", kind, doc_id)
+        row = await _row(session, tenant_id, kind, doc_id)
+        if row["status"] in DONE:
+            raise ActionRefused(
+                "the document is in QuickBooks: delete it there (or clear its key) before a resync"
+            )
+        await repo.save_document(
+            session,
+            {
+                "tenant_id": tenant_id,
+                "document_kind": kind,
+                "document_id": doc_id,
+                "status": "pending",
+                "generation": int(row["generation"]) + 1,
+            },
+        )
+        await repo.add_history(
+            session,
+            tenant_id=tenant_id,
+            document_kind=kind,
+            document_id=doc_id,
+            outcome="operator:resync",
+        )
+    async with ctx.sessions() as session, session.begin():
+        doc = document_of(row["event_type"], row["snapshot"])
+        await process_document(
+            ctx, session, tenant_id, doc, Origin(None, row["event_type"], row["snapshot"])
+        )
+    return await document(ctx, tenant_id, kind, doc_id)
+
+
+async def clear_key(
+    ctx: Context, tenant_id: str, kind: DocumentKind, doc_id: str, *, delete_in_qbo: bool = False
+) -> dict[str, Any]:
+    async with ctx.sessions() as session, session.begin():
+        await repo.advisory_lock(session, tenant_id, "doc", kind, doc_id)
+        row = await _row(session, tenant_id, kind, doc_id)
+        if delete_in_qbo and row["sync_key"]:
+            books = ctx.books.for_tenant(tenant_id)
+            op = operation_id(tenant_id, kind, doc_id, int(row["generation"]))
+            await books.delete_document(kind, row["sync_key"], request_id=request_id(op, "delete"))
+        await repo.save_document(
+            session,
+            {
+                "tenant_id": tenant_id,
+                "document_kind": kind,
+                "document_id": doc_id,
+                "status": "cleared",
+                "sync_key": None,
+                "sync_token": None,
+                "reason_code": None,
+                "message": "Key cleared by an operator"
+                + (" after deleting it in QuickBooks" if delete_in_qbo else ""),
+                "generation": int(row["generation"]) + 1,
+            },
+        )
+        await repo.add_history(
+            session,
+            tenant_id=tenant_id,
+            document_kind=kind,
+            document_id=doc_id,
+            sync_key=row["sync_key"],
+            outcome="operator:delete" if delete_in_qbo else "operator:clear-key",
+        )
+    return await document(ctx, tenant_id, kind, doc_id)
+
+
+async def set_key(
+    ctx: Context, tenant_id: str, kind: DocumentKind, doc_id: str, sync_key: str
+) -> dict[str, Any]:
+    """Link the document to an existing QBO document by hand; reported upstream as adopted."""
+    books = ctx.books.for_tenant(tenant_id)
+    qbo = await books.get_document(kind, sync_key)
+    if qbo is None:
+        raise NotFound(f"QuickBooks has no {kind} {sync_key}")
+    async with ctx.sessions() as session, session.begin():
+        await repo.advisory_lock(session, tenant_id, "doc", kind, doc_id)
+        row = await _row(session, tenant_id, kind, doc_id)
+        doc = document_of(row["event_type"], row["snapshot"])
+        generation = int(row["generation"])
+        op = operation_id(tenant_id, kind, doc_id, generation)
+        await record_synced(
+            ctx,
+            session,
+            tenant_id,
+            doc,
+            Origin(None, row["event_type"], row["snapshot"]),
+            Created(qbo, adopted=True),
+            qbo.total,
+            operation=op,
+            request_id="",
+            generation=generation,
+            currency=qbo.currency or "",
+        )
+    return await document(ctx, tenant_id, kind, doc_id)
+
+
+async def mark_paid(ctx: Context, tenant_id: str, doc_id: str) -> dict[str, Any]:
+    """No payment for this invoice will be exported (and the poller can tell from our data)."""
+    async with ctx.sessions() as session, session.begin():
+        await _row(session, tenant_id, "invoice", doc_id)
+        await repo.save_document(
+            session,
+            {
+                "tenant_id": tenant_id,
+                "document_kind": "invoice",
+                "document_id": doc_id,
+                "marked_paid": True,
+            },
+        )
+        await repo.add_history(
+            session,
+            tenant_id=tenant_id,
+            document_kind="invoice",
+            document_id=doc_id,
+            outcome="operator:mark-paid",
+        )
+    return await document(ctx, tenant_id, "invoice", doc_id)
+
+
+async def remove(ctx: Context, tenant_id: str, kind: DocumentKind, doc_id: str) -> dict[str, Any]:
+    """Clear from the queue without syncing: reported upstream as skipped (removed-by-operator)."""
+    async with ctx.sessions() as session, session.begin():
+        await repo.advisory_lock(session, tenant_id, "doc", kind, doc_id)
+        row = await _row(session, tenant_id, kind, doc_id)
+        if row["status"] in DONE:
+            raise ActionRefused("the document is already in QuickBooks")
+        await repo.remove_waiting(session, tenant_id, kind, doc_id)
+        doc = document_of(row["event_type"], row["snapshot"])
+        await outcomes.skipped(
+            ctx,
+            session,
+            tenant_id,
+            doc,
+            Origin(None, row["event_type"], row["snapshot"]),
+            "removed-by-operator",
+            "Removed from the queue by an operator.",
+            keep_row=False,
+        )
+    return await document(ctx, tenant_id, kind, doc_id)
+
+
+async def unsync_payment(ctx: Context, tenant_id: str, payment_id: str) -> dict[str, Any]:
+    async with ctx.sessions() as session, session.begin():
+        await repo.advisory_lock(session, tenant_id, "payment", payment_id)
+        row = await repo.get_payment(session, tenant_id, payment_id)
+        if row is None:
+            raise NotFound(f"no payment {payment_id}")
+        if row["status"] != "exported" or not row["sync_key"]:
+            raise ActionRefused("the payment is not in QuickBooks")
+        books = ctx.books.for_tenant(tenant_id)
+        await books.delete_payment(
+            row["sync_key"], request_id=request_id(str(row["operation_id"]), "delete")
+        )
+        await repo.save_payment(
+            session,
+            {
+                "tenant_id": tenant_id,
+                "payment_id": payment_id,
+                "invoice_id": row["invoice_id"],
+                "invoice_kind": row["invoice_kind"],
+                "version": row["version"],
+                "snapshot": row["snapshot"],
+                "status": "unsynced",
+                "sync_key": None,
+                "message": f"Deleted in QuickBooks ({row['sync_key']}) by an operator.",
+                "generation": int(row["generation"]) + 1,
+            },
+        )
+        updated = await repo.get_payment(session, tenant_id, payment_id)
+    return dict(updated or {})
+
+
+async def _row(session: Any, tenant_id: str, kind: str, doc_id: str) -> Any:
+    row = await repo.get_document(session, tenant_id, kind, doc_id)
+    if row is None:
+        raise NotFound(f"no {kind} {doc_id}")
+    return row

@@ -1,0 +1,289 @@
+"""Client invoices, bills and credit memos into the emulator: amounts, skips, keys, adoption."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import upstream as up
+from world import World, money
+
+from qbsync_common.contract.tenant_settings import TenantSettings
+
+pytestmark = pytest.mark.integration
+
+
+async def ready(new_world: Callable[..., Any], **kwargs: Any) -> tuple[World, str]:
+    """A world whose client c-1 is already synced (a QBO customer and partner-sync's answer)."""
+    world: World = await new_world(**kwargs)
+    key = world.customer(f"Acme {world.tenant}")
+    await world.deliver(up.partner_synced(key))
+    return world, key
+
+
+async def test_invoice_with_short_lines_gets_a_balancing_line(
+    new_world: Callable[..., Any],
+) -> None:
+    world, key = await ready(new_world)
+    event = up.invoice(
+        lines=[up.line("Translation", "100"), up.line("Proofreading", "200")],
+        net_total=Decimal("400"),
+        payment_terms={"name": "Net 45", "due_days": 45},
+    )
+    await world.deliver(event)
+
+    [synced] = await world.results("qbsync.document.synced.v1")
+    data = synced["data"]
+    assert data["document_id"] == event.invoice_id
+    assert money(data["total"]) == Decimal("400")
+    assert data["doc_number"] == event.number
+    assert data["adopted"] is False
+    [qbo] = [r for r in world.records("Invoice") if r["Id"] == data["sync_key"]]
+    assert qbo["CustomerRef"]["value"] == key
+    amounts = [money(x["Amount"]) for x in qbo["Line"] if x["DetailType"] == "SalesItemLineDetail"]
+    assert amounts == [Decimal(100), Decimal(200), Decimal(100)]
+    assert "qbsync-op:" in qbo["PrivateNote"]
+    assert qbo["DueDate"] == "2026-04-16"  # from the Net 45 term qbsync created
+    names = {i["Name"] for i in world.records("Item")}
+    assert {"Translation", "Proofreading", "Balance adjustment"} <= names
+    row = await world.document("invoice", event.invoice_id)
+    assert row["status"] == "synced"
+    assert row["sync_key"] == data["sync_key"]
+    assert row["expected_total"] == Decimal("400.00")
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"pro_forma": True}, "pro-forma"),
+        ({"net_total": Decimal(0), "lines": []}, "zero-total"),
+        ({"number": None}, "no-number"),
+        ({"status": "draft"}, "status-not-configured"),
+        ({"modified_at": "2025-06-01T00:00:00Z"}, "older-than-cutoff"),
+        ({"kind": "vendor", "status": "approved"}, "partner-kind-disabled"),
+    ],
+)
+async def test_every_skip_reason_is_recorded_and_sent(
+    new_world: Callable[..., Any], changes: dict[str, Any], reason: str
+) -> None:
+    settings = TenantSettings(sync_vendors=False, sync_items_newer_than=date(2026, 1, 1))
+    world, _ = await ready(new_world, settings=settings)
+    event = up.invoice(**changes)
+    await world.deliver(event)
+
+    [skipped] = await world.results("qbsync.document.skipped.v1")
+    assert skipped["data"]["reason_code"] == reason
+    assert (await world.document(skipped["data"]["document_kind"], event.invoice_id))[
+        "reason_code"
+    ] == reason
+    assert world.records("Invoice") == []
+    assert world.records("Bill") == []
+
+
+async def test_single_currency_company_converts_with_the_upstream_rate(
+    new_world: Callable[..., Any],
+) -> None:
+    world, _ = await ready(new_world)
+    # 3 x 0.05 EUR at 1.1: lines round half-even to 0.06 each, the total (0.165) to 0.16.
+    event = up.invoice(
+        currency="EUR",
+        exchange_rate=Decimal("1.1"),
+        lines=[up.line("Words", "0.05")] * 3,
+        net_total=Decimal("0.15"),
+    )
+    await world.deliver(event)
+
+    [synced] = await world.results("qbsync.document.synced.v1")
+    assert money(synced["data"]["total"]) == Decimal("0.16")
+    assert synced["data"]["currency"] == "USD"
+    [qbo] = world.records("Invoice")
+    amounts = [money(x["Amount"]) for x in qbo["Line"] if x["DetailType"] == "SalesItemLineDetail"]
+    assert amounts == [Decimal("0.06")] * 3 + [Decimal("-0.02")]
+
+
+async def test_multi_currency_company_keeps_the_partner_currency(
+    new_world: Callable[..., Any],
+) -> None:
+    world: World = await new_world(multicurrency=True)
+    key = world.customer(f"Euro {world.tenant}", currency="EUR")
+    await world.deliver(up.partner_synced(key))
+    event = up.invoice(
+        currency="EUR",
+        exchange_rate=Decimal("1.0825"),
+        lines=[up.line("Translation", "1440.00", "12000", "0.12")],
+        net_total=Decimal("1440.00"),
+    )
+    await world.deliver(event)
+
+    [synced] = await world.results("qbsync.document.synced.v1")
+    assert synced["data"]["currency"] == "EUR"
+    assert money(synced["data"]["total"]) == Decimal("1440.00")
+    [qbo] = world.records("Invoice")
+    assert qbo["CurrencyRef"]["value"] == "EUR"
+    assert money(qbo["ExchangeRate"]) == Decimal("1.0825")
+    assert money(qbo["HomeTotalAmt"]) == Decimal("1558.80")
+
+
+async def test_missing_partner_is_requested_and_the_invoice_resumes(
+    new_world: Callable[..., Any],
+) -> None:
+    world: World = await new_world()
+    event = up.invoice(partner_id="c-9", partner=up.partner("c-9"))
+    await world.deliver(event)
+
+    [request] = await world.results("qbsync.partner.sync_requested.v1")
+    assert request["data"]["partner_id"] == "c-9"
+    assert request["data"]["partner"]["name"] == "Partner c-9"
+    assert (await world.document("invoice", event.invoice_id))["status"] == "waiting_partner"
+    assert world.records("Invoice") == []
+
+    key = world.customer(f"C9 {world.tenant}")
+    await world.deliver(up.partner_synced(key, partner_id="c-9"))
+    [synced] = await world.results("qbsync.document.synced.v1")
+    assert synced["data"]["document_id"] == event.invoice_id
+    assert len(world.records("Invoice")) == 1
+
+
+async def test_partner_that_cannot_be_synced_fails_the_waiting_invoice(
+    new_world: Callable[..., Any],
+) -> None:
+    from qbsync_common.contract.events import PartnerSyncFailed
+
+    world: World = await new_world()
+    event = up.invoice(partner_id="c-7")
+    await world.deliver(event)
+    await world.deliver(
+        PartnerSyncFailed(
+            kind="client",
+            partner_id="c-7",
+            version=1,
+            reason_code="name-conflict",
+            message="A vendor has that name.",
+            operation_id="op-x",
+        )
+    )
+    [failed] = await world.results("qbsync.document.sync_failed.v1")
+    assert failed["data"]["reason_code"] == "partner-not-synced"
+    assert "A vendor has that name." in failed["data"]["message"]
+    assert (await world.document("invoice", event.invoice_id))["status"] == "failed"
+
+
+async def test_vendor_invoice_without_client_key_fails(new_world: Callable[..., Any]) -> None:
+    world: World = await new_world()
+    vendor = world.vendor(f"Vendor {world.tenant}")
+    await world.deliver(up.partner_synced(vendor, partner_id="v-1", kind="vendor"))
+    event = up.invoice(kind="vendor", status="approved", partner_id="v-1", client_id="c-404")
+    await world.deliver(event)
+
+    [failed] = await world.results("qbsync.document.sync_failed.v1")
+    assert failed["data"]["reason_code"] == "client-not-synced"
+    assert failed["data"]["document_kind"] == "bill"
+    assert world.records("Bill") == []
+
+
+async def test_vendor_invoice_becomes_a_bill(new_world: Callable[..., Any]) -> None:
+    world: World = await new_world()
+    vendor = world.vendor(f"Vendor {world.tenant}")
+    await world.deliver(up.partner_synced(vendor, partner_id="v-1", kind="vendor"))
+    event = up.invoice(kind="vendor", status="approved", partner_id="v-1")
+    await world.deliver(event)
+
+    [synced] = await world.results("qbsync.document.synced.v1")
+    assert synced["data"]["document_kind"] == "bill"
+    [bill] = world.records("Bill")
+    assert bill["VendorRef"]["value"] == vendor
+    assert money(bill["TotalAmt"]) == Decimal("300.00")
+
+
+async def test_credit_memo_becomes_a_credit_memo(new_world: Callable[..., Any]) -> None:
+    world, key = await ready(new_world)
+    event = up.credit_memo()
+    await world.deliver(event)
+
+    [synced] = await world.results("qbsync.document.synced.v1")
+    assert synced["data"]["document_kind"] == "credit_memo"
+    [memo] = world.records("CreditMemo")
+    assert memo["CustomerRef"]["value"] == key
+    assert money(memo["TotalAmt"]) == Decimal("60.00")
+
+
+async def test_existing_document_with_the_same_number_is_adopted(
+    new_world: Callable[..., Any],
+) -> None:
+    world, key = await ready(new_world)
+    item = world.qbo(
+        "POST",
+        "item",
+        json={"Name": "Manual", "Type": "Service", "IncomeAccountRef": {"value": "1"}},
+    )
+    existing = world.qbo(
+        "POST",
+        "invoice",
+        json={
+            "CustomerRef": {"value": key},
+            "DocNumber": "A-77",
+            "Line": [
+                {
+                    "Amount": 300,
+                    "DetailType": "SalesItemLineDetail",
+                    "SalesItemLineDetail": {"ItemRef": {"value": item["Item"]["Id"]}},
+                }
+            ],
+        },
+    )["Invoice"]
+    await world.deliver(up.invoice(number="A-77"))
+
+    [synced] = await world.results("qbsync.document.synced.v1")
+    assert synced["data"]["adopted"] is True
+    assert synced["data"]["sync_key"] == existing["Id"]
+    assert len(world.records("Invoice")) == 1
+
+
+async def test_adopted_document_with_another_total_needs_review(
+    new_world: Callable[..., Any],
+) -> None:
+    world, key = await ready(new_world)
+    item = world.qbo(
+        "POST",
+        "item",
+        json={"Name": "Manual", "Type": "Service", "IncomeAccountRef": {"value": "1"}},
+    )
+    world.qbo(
+        "POST",
+        "invoice",
+        json={
+            "CustomerRef": {"value": key},
+            "DocNumber": "A-78",
+            "Line": [
+                {
+                    "Amount": 310,
+                    "DetailType": "SalesItemLineDetail",
+                    "SalesItemLineDetail": {"ItemRef": {"value": item["Item"]["Id"]}},
+                }
+            ],
+        },
+    )
+    event = up.invoice(number="A-78")
+    await world.deliver(event)
+
+    [review] = await world.results("qbsync.document.needs_review.v1")
+    assert review["data"]["reason"] == "total-variance"
+    assert money(review["data"]["expected"]) == Decimal("300.00")
+    assert money(review["data"]["qbo_total"]) == Decimal("310")
+    assert (await world.document("invoice", event.invoice_id))["status"] == "needs_review"
+
+
+async def test_company_that_cannot_take_documents_gets_a_clear_message(
+    new_world: Callable[..., Any],
+) -> None:
+    world, _ = await ready(new_world, settings=TenantSettings(income_account_id="424242"))
+    await world.deliver(up.invoice())
+
+    [failed] = await world.results("qbsync.document.sync_failed.v1")
+    assert failed["data"]["reason_code"] == "company-not-ready"
+    assert "424242" in failed["data"]["message"]
+    assert "does not exist" in failed["data"]["message"]
+    assert world.records("Invoice") == []

@@ -1,0 +1,147 @@
+"""Test world of invoice-sync: a private schema, the real emulator over HTTP, and handlers driven
+with real Delivery objects (the broker is exercised separately by the service start test)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import httpx
+from pydantic import BaseModel
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from invoice_sync.adapters.tables import METADATA, SCHEMA, documents, payments
+from invoice_sync.service_layer.context import Context
+from qbsync_common.contract.registry import new_event
+from qbsync_common.messaging.consumer import Delivery, DuplicateEvent, Handler
+from qbsync_common.tables import PlumbingTables, plumbing_tables
+
+TOKEN = "invoice-sync-test-token"
+
+
+def tables() -> PlumbingTables:
+    """The plumbing tables on invoice-sync's metadata, defined once per test process."""
+    inbox = METADATA.tables.get(f"{SCHEMA}.inbox")
+    outbox = METADATA.tables.get(f"{SCHEMA}.outbox")
+    if inbox is not None and outbox is not None:
+        return PlumbingTables(inbox=inbox, outbox=outbox)
+    return plumbing_tables(METADATA)
+
+
+@dataclass
+class World:
+    ctx: Context
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    plumbing: PlumbingTables
+    handlers: dict[str, Handler]
+    emulator: str
+    realm: str
+    tenant: str = field(default_factory=lambda: f"tenant-{uuid.uuid4().hex[:10]}")
+
+    async def deliver(self, data: BaseModel, *, event_id: str | None = None) -> str:
+        """Run the handler of `data` as the consumer would; a duplicate is absorbed like there."""
+        envelope = new_event(data, tenant_id=self.tenant, source="upstream", event_id=event_id)
+        delivery = Delivery(
+            envelope=envelope,
+            data=data,
+            attempt=1,
+            consumer="invoice-sync",
+            _sessions=self.sessions,
+            _tables=self.plumbing,
+            _crash_hook=lambda point: None,
+        )
+        try:
+            await self.handlers[envelope.type](delivery)
+        except DuplicateEvent:
+            pass
+        return envelope.id
+
+    async def results(self, event_type: str | None = None) -> list[dict[str, Any]]:
+        """Events written to the outbox (in order), optionally of one type."""
+        async with self.sessions() as session:
+            rows = await session.execute(
+                select(self.plumbing.outbox.c.body).order_by(self.plumbing.outbox.c.seq)
+            )
+            bodies = [json.loads(r[0]) for r in rows]
+        return [b for b in bodies if event_type is None or b["type"] == event_type]
+
+    async def document(self, kind: str, doc_id: str) -> dict[str, Any]:
+        async with self.sessions() as session:
+            row = await session.execute(
+                select(documents).where(
+                    documents.c.tenant_id == self.tenant,
+                    documents.c.document_kind == kind,
+                    documents.c.document_id == doc_id,
+                )
+            )
+            found = row.mappings().first()
+        assert found is not None, f"no row for {kind} {doc_id}"
+        return dict(found)
+
+    async def payment(self, payment_id: str) -> dict[str, Any]:
+        async with self.sessions() as session:
+            row = await session.execute(
+                select(payments).where(
+                    payments.c.tenant_id == self.tenant, payments.c.payment_id == payment_id
+                )
+            )
+            found = row.mappings().first()
+        assert found is not None
+        return dict(found)
+
+    def records(self, entity: str) -> list[dict[str, Any]]:
+        """Every record of an entity in the realm, through the emulator's admin API."""
+        url = f"{self.emulator}/_emulator/companies/{self.realm}/records/{entity}"
+        response = httpx.get(url)
+        response.raise_for_status()
+        return list(response.json()["records"])
+
+    def qbo(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """A raw QBO API call as a QuickBooks user would make it (outside qbsync)."""
+        response = httpx.request(
+            method,
+            f"{self.emulator}/v3/company/{self.realm}/{path}",
+            headers={"Authorization": f"Bearer {TOKEN}", "Accept": "application/json"},
+            **kwargs,
+        )
+        response.raise_for_status()
+        return dict(response.json())
+
+    def faults(self, **settings: Any) -> None:
+        url = f"{self.emulator}/_emulator/companies/{self.realm}/faults"
+        httpx.put(url, json=settings).raise_for_status()
+
+    def limits(self, **settings: Any) -> None:
+        url = f"{self.emulator}/_emulator/companies/{self.realm}/limits"
+        httpx.put(url, json=settings).raise_for_status()
+
+    def stats(self) -> dict[str, Any]:
+        url = f"{self.emulator}/_emulator/companies/{self.realm}/stats"
+        return dict(httpx.get(url).json())
+
+    def customer(self, name: str, currency: str | None = None) -> str:
+        body: dict[str, Any] = {"DisplayName": name}
+        if currency:
+            body["CurrencyRef"] = {"value": currency}
+        return str(self.qbo("POST", "customer", json=body)["Customer"]["Id"])
+
+    def vendor(self, name: str) -> str:
+        return str(self.qbo("POST", "vendor", json={"DisplayName": name})["Vendor"]["Id"])
+
+
+async def count_rows(sessions: async_sessionmaker[AsyncSession], sql: str) -> int:
+    async with sessions() as session:
+        return int((await session.execute(text(sql))).scalar_one())
+
+
+def money(value: Any) -> Decimal:
+    return Decimal(str(value))
+
+
+Step = Callable[[], Awaitable[None]]

@@ -1,0 +1,91 @@
+"""Recovery rules: documents found again by number, tenants offline or needing re-authorization."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from docs import synced
+
+from conftest import World
+from qbsync_common.contract import events
+
+pytestmark = pytest.mark.integration
+
+RECEIVED = "qbsync.payment.received.v1"
+REVERSED = "qbsync.payment.reversed.v1"
+RECREATE = "qbsync.document.recreate_requested.v1"
+
+
+async def test_missing_invoice_found_by_number_or_recreated(world: World) -> None:
+    p = await world.poller()
+    moved = await world.books.invoice("100.00", number="R-100")
+    lost = await world.books.invoice("50.00", number="R-200")
+    moved_id = await synced(world, p, moved)
+    lost_id = await synced(world, p, lost)
+    await world.books.s.delete(moved, request_id=f"del-{moved.Id}")
+    await world.books.s.delete(lost, request_id=f"del-{lost.Id}")
+    again = await world.books.invoice("100.00", number="R-100")  # re-entered by a user
+    await world.poll_now(p)
+    keys = {
+        r["document_id"]: (r["qbo_id"], r["status"])
+        for r in await world.sql("SELECT * FROM {s}.documents WHERE tenant_id = :t")
+    }
+    assert keys[moved_id] == (again.Id, "synced")
+    assert keys[lost_id] == (lost.Id, "missing")
+    [recreate] = await world.events(RECREATE)
+    assert recreate == {
+        "document_kind": "invoice",
+        "document_id": lost_id,
+        "missing_sync_key": lost.Id,
+        "reason": "not-found-in-qbo",
+    }
+    # Payments on the re-keyed invoice are matched under its new key.
+    await world.books.user_pays(invoice_id=again.Id, amount="10.00")
+    await world.poll_now(p)
+    await world.poll_now(p)
+    [received] = await world.events(RECEIVED)
+    assert received["invoice_id"] == moved_id
+    assert received["qbo_invoice_id"] == again.Id
+    assert len(await world.events(RECREATE)) == 1
+
+
+async def test_reauthorization_skips_then_catches_up_after_31_days(world: World) -> None:
+    p = await world.poller()
+    invoice = await world.books.invoice("100.00")
+    await synced(world, p, invoice)
+    early = await world.books.payment([("Invoice", invoice.Id or "", "30.00")], total="30.00")
+    await world.poll_now(p)
+    assert len(await world.events(RECEIVED)) == 1
+
+    await world.deliver(
+        p,
+        events.TenantReauthorizationRequired(
+            realm_id=world.realm_id, reason="invalid-grant", detected_at=datetime.now(UTC)
+        ),
+    )
+    # While offline: the early payment is deleted, a new one is recorded.
+    await world.books.s.delete(early, request_id=f"del-{early.Id}")
+    late = await world.books.payment([("Invoice", invoice.Id or "", "45.00")], total="45.00")
+    assert await world.poll_now(p) == 0  # skipped: nobody polls a tenant needing re-auth
+    # 31 days pass before the tenant reconnects: CDC cannot look back that far.
+    await world.sql(
+        "UPDATE {s}.poll_schedule SET cursor = :c WHERE tenant_id = :t",
+        c=datetime.now(UTC) - timedelta(days=31),
+    )
+    await world.deliver(
+        p, events.TenantConnectionRecovered(realm_id=world.realm_id, recovered_at=datetime.now(UTC))
+    )
+    assert await p.poller.run_due() == 1
+    runs = await world.runs()
+    assert runs[-1]["trigger"] == "catch-up"
+    assert runs[-1]["mode"] == "query"
+    received = await world.events(RECEIVED)
+    assert [e["qbo_payment_id"] for e in received] == [early.Id, late.Id]
+    assert Decimal(received[1]["remaining_balance"]) == Decimal("55.00")
+    [reversed_] = await world.events(REVERSED)
+    assert (reversed_["qbo_payment_id"], reversed_["reversal"]) == (early.Id, "deleted")
+    [status] = await world.sql("SELECT * FROM {s}.poll_schedule WHERE tenant_id = :t")
+    assert status["state"] == "connected"
+    assert status["cursor"] > datetime.now(UTC) - timedelta(minutes=1)

@@ -1,0 +1,96 @@
+"""Several replicas and crashes: each change is published exactly once and nothing is lost."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+import pytest
+from docs import synced
+
+from conftest import World
+from payment_poller.bootstrap import Assembled
+
+pytestmark = pytest.mark.integration
+
+RECEIVED = "qbsync.payment.received.v1"
+
+
+class Crash(BaseException):
+    """Stands in for SIGKILL: nothing after the crash point runs, no cleanup, no rollback hook."""
+
+
+def crash_at(point: str) -> object:
+    def hook(reached: str) -> None:
+        if reached == point:
+            raise Crash(point)
+
+    return hook
+
+
+async def test_two_replicas_never_publish_the_same_payment_twice(world: World) -> None:
+    a, b = await world.poller(), await world.poller()
+    invoices = [await world.books.invoice("100.00") for _ in range(3)]
+    for invoice in invoices:
+        await synced(world, a, invoice)
+    for round_ in range(4):
+        for invoice in invoices:
+            await world.books.user_pays(invoice_id=invoice.Id, amount="10.00")
+        # Both replicas race for the same due tenant, several times.
+        for _ in range(3):
+            await world.sql(
+                "UPDATE {s}.poll_schedule SET next_poll_at = now() WHERE tenant_id = :t"
+            )
+            claimed = await asyncio.gather(a.poller.run_due(), b.poller.run_due())
+            assert sorted(claimed) in ([0, 1], [0, 0]), round_
+    received = await world.events(RECEIVED)
+    assert len(received) == 12
+    per_payment = Counter((e["qbo_payment_id"], e["invoice_id"]) for e in received)
+    assert set(per_payment.values()) == {1}
+    ids = [e.id for e in await world.outbox()]
+    assert len(ids) == len(set(ids))
+    replicas = {r["replica"] for r in await world.runs()}
+    assert replicas <= {"replica-0", "replica-1"}
+
+
+async def test_crash_mid_poll_loses_nothing_and_duplicates_nothing(world: World) -> None:
+    crashing = await world.poller(poll_lease_s=0.5)
+    crashing.poller.crash = crash_at("poll-before-commit")  # type: ignore[assignment]
+    invoice = await world.books.invoice("100.00")
+    await synced(world, crashing, invoice)
+    await world.books.user_pays(invoice_id=invoice.Id, amount="25.00")
+    with pytest.raises(Crash):
+        await world.poll_now(crashing)
+    assert await world.outbox() == []
+    [schedule] = await world.sql("SELECT * FROM {s}.poll_schedule WHERE tenant_id = :t")
+    assert schedule["claimed_by"] == "replica-0"  # the dead replica still "holds" the tenant
+
+    survivor = await world.poller(poll_lease_s=0.5)
+    assert await survivor.poller.run_due() == 0  # the claim has not lapsed yet
+    await asyncio.sleep(0.6)
+    assert await survivor.poller.run_due() == 1  # due again exactly when the claim lapsed
+    [event] = await world.events(RECEIVED)
+    assert event["amount_applied"] == "25.00"
+    assert (await world.runs())[-1]["replica"] == "replica-1"
+
+
+async def test_a_replica_whose_claim_lapsed_cannot_commit(world: World) -> None:
+    slow = await world.poller(poll_lease_s=0.3)
+    fast = await world.poller(poll_lease_s=0.3)
+    invoice = await world.books.invoice("100.00")
+    await synced(world, slow, invoice)
+    await world.books.user_pays(invoice_id=invoice.Id, amount="60.00")
+    stale = await _claim(world, slow)
+    await asyncio.sleep(0.4)
+    assert await fast.poller.run_due() == 1
+    await slow.poller.poll(stale)  # finishes its work after losing the claim
+    assert len(await world.events(RECEIVED)) == 1
+    outcomes = [r["outcome"] for r in await world.runs()]
+    assert sorted(outcomes) == ["claim-lost", "ok"]
+
+
+async def _claim(world: World, p: Assembled):  # type: ignore[no-untyped-def]
+    await world.sql("UPDATE {s}.poll_schedule SET next_poll_at = now() WHERE tenant_id = :t")
+    async with p.parts.sessions() as s, s.begin():
+        [claim] = await p.repo.claim_due(s, p.poller.replica, p.poller.settings.lease, 1)
+    return claim
