@@ -1,10 +1,9 @@
-"""Every service starts as a process: migrates its schema, declares its topology, answers /readyz,
-parks what it cannot handle yet, and exits 0 on SIGTERM."""
+"""Every service starts as a process: migrates its schema from scratch, declares its topology,
+answers /readyz, parks what breaks the contract, and exits 0 on SIGTERM."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import socket
@@ -17,8 +16,6 @@ import aio_pika
 import httpx
 import pytest
 
-from qbsync_common.contract import events
-from qbsync_common.contract.registry import encode, new_event
 from qbsync_common.messaging.topology import EVENTS_EXCHANGE
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -33,8 +30,26 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def stack(database_url: str) -> Iterator[dict[str, int]]:
-    env = {**os.environ, "QBSYNC_DATABASE_URL": database_url, "QBSYNC_LOG_LEVEL": "WARNING"}
+def system_database_url(database_dsn: str) -> Iterator[str]:
+    """A database of its own: the services migrate from scratch, as on a new machine."""
+    name = f"qbsync_system_{uuid.uuid4().hex[:8]}"
+    admin = database_dsn.rsplit("/", 1)[0] + "/postgres"
+    subprocess.run(["psql", admin, "-qc", f'CREATE DATABASE "{name}"'], check=True)
+    try:
+        yield database_dsn.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + (
+            f"/{name}"
+        )
+    finally:
+        subprocess.run(["psql", admin, "-qc", f'DROP DATABASE "{name}" WITH (FORCE)'], check=False)
+
+
+@pytest.fixture(scope="module")
+def stack(system_database_url: str) -> Iterator[dict[str, int]]:
+    env = {
+        **os.environ,
+        "QBSYNC_DATABASE_URL": system_database_url,
+        "QBSYNC_LOG_LEVEL": "WARNING",
+    }
     for name in SERVICES:
         subprocess.run(
             [sys.executable, "-m", name.replace("-", "_"), "migrate"], env=env, check=True
@@ -59,7 +74,7 @@ def stack(database_url: str) -> Iterator[dict[str, int]]:
 async def test_every_service_becomes_ready(stack: dict[str, int]) -> None:
     async with httpx.AsyncClient(timeout=2) as client:
         for name, port in stack.items():
-            for _ in range(150):
+            for _ in range(300):
                 try:
                     ready = await client.get(f"http://127.0.0.1:{port}/readyz")
                     if ready.status_code == 200:
@@ -74,35 +89,35 @@ async def test_every_service_becomes_ready(stack: dict[str, int]) -> None:
             assert metrics.status_code == 200
 
 
-async def test_unimplemented_events_are_parked_with_reason(
+async def test_a_malformed_event_is_parked_with_its_reason_and_the_service_keeps_running(
     stack: dict[str, int], broker_url: str
 ) -> None:
     await test_every_service_becomes_ready(stack)
-    tenant = f"tenant-{uuid.uuid4().hex[:8]}"
-    event = new_event(
-        events.PartnerDeactivated(kind="client", partner_id="c-1", version=2),
-        tenant_id=tenant,
-        source="system-test",
-    )
+    message_id = f"malformed-{uuid.uuid4().hex[:8]}"
     connection = await aio_pika.connect(broker_url)
     async with connection:
         channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
         exchange = await channel.get_exchange(EVENTS_EXCHANGE)
         await exchange.publish(
-            aio_pika.Message(encode(event), message_id=event.id), event.type, mandatory=True
+            aio_pika.Message(b'{"specversion": "1.0", "type": ', message_id=message_id),
+            "qbsync.partner.upserted.v1",
+            mandatory=True,
         )
         parking = await channel.get_queue("partner-sync.parking")
         for _ in range(50):
             held = []
             while (message := await parking.get(no_ack=False, fail=False)) is not None:
                 held.append(message)
-            ours = [m for m in held if m.message_id == event.id]
+            ours = [m for m in held if m.message_id == message_id]
             for message in held:
                 await (message.ack() if message in ours else message.nack(requeue=True))
             if ours:
                 reason = str((ours[0].headers or {}).get("x-qbsync-park-reason"))
-                assert reason.startswith("not-implemented")
-                assert json.loads(ours[0].body)["id"] == event.id
-                return
+                assert reason.startswith("malformed-json")
+                break
             await asyncio.sleep(0.2)
-    raise AssertionError("partner-sync did not park the event")
+        else:
+            raise AssertionError("partner-sync did not park the malformed event")
+    async with httpx.AsyncClient(timeout=2) as client:
+        ready = await client.get(f"http://127.0.0.1:{stack['partner-sync']}/readyz")
+        assert ready.status_code == 200

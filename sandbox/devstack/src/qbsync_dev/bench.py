@@ -13,6 +13,7 @@ CASES: dict[str, str] = {
     "plumbing": "qbsync_dev.bench_plumbing:run",
     "emulator": "qbsync_dev.bench_qbo:run_emulator",
     "qbo-client": "qbsync_dev.bench_qbo:run_client",
+    "payment-poller": "qbsync_dev.bench_payment_poller:run",
 }
 
 

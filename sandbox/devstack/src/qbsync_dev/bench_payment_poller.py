@@ -41,6 +41,7 @@ from qbsync_common.contract.registry import encode, new_event
 from qbsync_common.messaging.consumer import Delivery
 from qbsync_common.messaging.topology import RESULTS_EXCHANGE, declare_exchanges
 from qbsync_common.tables import plumbing_tables
+from qbsync_common.tenant_settings import StaticTenantSettings
 from qbsync_dev.database import ensure_database
 
 BROKER = os.environ.get("QBSYNC_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/")
@@ -56,6 +57,10 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def _no_crash(point: str) -> None:
+    """Delivery's crash hook: the benchmark injects no faults."""
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -97,6 +102,7 @@ class Bench:
             poller_tables(MetaData(schema=self.schema)),
             tokens=self.tokens,
             limiter=UnlimitedRateLimiter(),
+            tenant_settings=StaticTenantSettings(),
             queue=queue,
         )
 
@@ -139,7 +145,7 @@ class Bench:
         )
         env = new_event(data, tenant_id=tenant, source="bench")
         handler = p.handlers.mapping()[env.type]
-        await handler(Delivery(env, data, 1, "bench", p.parts.sessions, p.parts.tables, print))
+        await handler(Delivery(env, data, 1, "bench", p.parts.sessions, p.parts.tables, _no_crash))
 
     async def pay(self, realm_id: str, invoice_id: str) -> str:
         paid = await self.http.post(
@@ -268,6 +274,7 @@ async def _idle_tenants(bench: Bench) -> list[tuple[str, str]]:
         poller_tables(MetaData(schema=bench.schema)),
         tokens=bench.tokens,
         limiter=limiter,
+        tenant_settings=StaticTenantSettings(),
     )
     engine = create_async_engine(DATABASE)
     async with engine.begin() as conn:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator
@@ -37,7 +36,7 @@ def _free_port() -> int:
 @asynccontextmanager
 async def emulator() -> AsyncIterator[str]:
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-c", _SERVE % (TOKEN, port)])
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-c", _SERVE % (TOKEN, port))
     url = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient() as client:
@@ -50,7 +49,7 @@ async def emulator() -> AsyncIterator[str]:
         yield url
     finally:
         proc.terminate()
-        proc.wait(10)
+        await asyncio.wait_for(proc.wait(), 10)
 
 
 async def _run_module(*argv: str) -> list[str]:

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import httpx
 
-from qbsync_dev.stack import Proc, database_url, emulator_proc, service_procs
+from qbsync_dev.demo.banner import banner
+from qbsync_dev.demo.connect import set_up_tenant
+from qbsync_dev.demo.environment import DEMO_COMPANY, DEMO_REALM, DEMO_TENANT, DemoEnvironment
+from qbsync_dev.stack import Proc, StackSpec
 
 READY_TIMEOUT_S = 60.0
 _PIPES: set[asyncio.Task[None]] = set()  # strong references: a dropped task may be collected
@@ -66,41 +70,75 @@ async def stop(processes: Sequence[asyncio.subprocess.Process], timeout_s: float
                 process.kill()
 
 
-async def run_stack() -> int:
-    env = {"QBSYNC_DATABASE_URL": database_url(), "QBSYNC_ENVIRONMENT": "development"}
-    procs = [emulator_proc(), *service_procs(env)]
+async def stop_in_order(processes: Sequence[asyncio.subprocess.Process]) -> None:
+    """Services first, the emulator (first started) last: a service draining its work still
+    reaches QuickBooks instead of logging connection errors."""
+    await stop(processes[1:])
+    await stop(processes[:1])
+
+
+class StackNotReady(Exception):
+    """Some processes never answered their readiness URL."""
+
+
+@contextlib.asynccontextmanager
+async def running(spec: StackSpec) -> AsyncIterator[list[asyncio.subprocess.Process]]:
+    """Start every process of the stack, wait until all are ready, stop them all on exit."""
+    procs = spec.procs()
+    processes: list[asyncio.subprocess.Process] = []
+    try:
+        for proc in procs:
+            processes.append(await start(proc))
+        not_ready = await wait_ready(procs)
+        if not_ready:
+            raise StackNotReady(f"not ready after {READY_TIMEOUT_S:.0f}s: {', '.join(not_ready)}")
+        yield processes
+    finally:
+        await stop_in_order(processes)
+
+
+async def run_stack(spec: StackSpec | None = None) -> int:
+    spec = spec or StackSpec.default()
+    procs = spec.procs()
     processes = [await start(p) for p in procs]
     stop_requested = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop_requested.set)
-    not_ready = await wait_ready(procs)
-    if not_ready:
-        print(f"not ready after {READY_TIMEOUT_S:.0f}s: {', '.join(not_ready)}", flush=True)
-    else:
-        print(_banner(procs), flush=True)
-    # Ctrl-C, or any process dying on its own, ends the whole stack.
+    ready = asyncio.ensure_future(_become_ready(spec, procs))
+    # Ctrl-C, or any process dying on its own, ends the whole stack (also during the setup).
     watched: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop_requested.wait())]
     watched += [asyncio.ensure_future(p.wait()) for p in processes]
-    await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+    setup_failed = False
+    while True:
+        pending = watched if ready.done() else [*watched, ready]
+        done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        if done != {ready}:
+            break
+        if not ready.result():
+            setup_failed = True
+            break
+    ready.cancel()
     for future in watched:
         future.cancel()
     for proc, process in zip(procs, processes, strict=True):
         if process.returncode is not None and not stop_requested.is_set():
             print(f"{proc.name} exited with {process.returncode}; stopping the stack", flush=True)
-    await stop(processes)
-    return 0 if stop_requested.is_set() else 1
+    await stop_in_order(processes)
+    return 0 if stop_requested.is_set() and not setup_failed else 1
 
 
-def _banner(procs: Sequence[Proc]) -> str:
-    lines = ["", "qbsync is running. Ctrl-C stops everything.", ""]
-    for p in procs:
-        lines.append(f"  {p.name:<15} http://127.0.0.1:{p.port}  (ready: {p.ready_path}, metrics)")
-    lines += [
-        "",
-        "  QuickBooks emulator admin API: http://127.0.0.1:8090/_emulator/",
-        "  Publish events to exchange 'qbsync.events' on amqp://guest:guest@127.0.0.1:5672/",
-        "  Results arrive on exchange 'qbsync.results' (queue 'qbsync.results.upstream').",
-        "",
-    ]
-    return "\n".join(lines)
+async def _become_ready(spec: StackSpec, procs: Sequence[Proc]) -> bool:
+    """Wait for readiness, connect the demo tenant, print where to look; False if that failed."""
+    not_ready = await wait_ready(procs)
+    if not_ready:
+        print(f"not ready after {READY_TIMEOUT_S:.0f}s: {', '.join(not_ready)}", flush=True)
+        return False
+    env = DemoEnvironment.of(spec)
+    try:
+        tenant = await set_up_tenant(env, DEMO_TENANT, "Demo tenant", DEMO_REALM, DEMO_COMPANY)
+    except Exception as exc:  # any setup failure must still end in a clean stop of the stack
+        print(f"could not connect the demo tenant: {exc!r}", flush=True)
+        return False
+    print(banner(spec, env, tenant), flush=True)
+    return True

@@ -36,6 +36,7 @@ from qbo_emulator.clock import Clock
 from qbo_emulator.config import EmulatorConfig
 from qbo_emulator.oauth import OAuthServer
 from qbo_emulator.webhooks import WebhookDispatcher
+from qbo_emulator.webview import webview_router
 
 _API_PREFIX = "/v3/company/"
 
@@ -154,5 +155,6 @@ def create_app(config: EmulatorConfig | None = None) -> FastAPI:
             webhooks.reset()
 
     app.include_router(admin_router(api, reset_others))
+    app.include_router(webview_router(store))
     app.add_middleware(FrontDoor, api=api)
     return app

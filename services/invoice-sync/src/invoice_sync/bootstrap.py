@@ -99,7 +99,9 @@ async def build(settings: Settings) -> BuiltService:
         parts,
         [
             (
-                ConsumerSpec(CONSUMER.queue, CONSUMER.bindings, settings.retry_delays_ms),
+                # The queue is named after the service (QBSYNC_SERVICE_NAME), "invoice-sync" unless
+                # a test runs a private copy.
+                ConsumerSpec(settings.service_name, CONSUMER.bindings, settings.retry_delays_ms),
                 handlers(ctx, concurrency=settings.document_concurrency),
             )
         ],

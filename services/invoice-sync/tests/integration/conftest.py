@@ -73,18 +73,20 @@ async def new_world(
         *,
         multicurrency: bool = False,
         country: str = "US",
-        timeout: float = 30.0,
+        qbo_timeout: float = 30.0,
     ) -> World:
         realm = str(uuid.uuid4().int % 10**15)
-        httpx.post(
-            f"{emulator_url}/_emulator/companies",
-            json={
-                "realm_id": realm,
-                "company_name": f"Co {realm}",
-                "country": country,
-                "multicurrency": multicurrency,
-            },
-        ).raise_for_status()
+        async with httpx.AsyncClient() as http:
+            created = await http.post(
+                f"{emulator_url}/_emulator/companies",
+                json={
+                    "realm_id": realm,
+                    "company_name": f"Co {realm}",
+                    "country": country,
+                    "multicurrency": multicurrency,
+                },
+            )
+            created.raise_for_status()
         engine = create_async_engine(
             database_url, execution_options={"schema_translate_map": {SCHEMA: schema}}
         )
@@ -96,7 +98,7 @@ async def new_world(
         tokens = StaticTokenProvider.single(
             tenant, access_token=TOKEN, realm_id=realm, api_base_url=emulator_url
         )
-        qbo = QBOClient(tokens, limiter=UnlimitedRateLimiter(), timeout=timeout)
+        qbo = QBOClient(tokens, limiter=UnlimitedRateLimiter(), timeout=qbo_timeout)
         ctx = Context(
             sessions=sessions,
             outbox=Outbox(plumbing),

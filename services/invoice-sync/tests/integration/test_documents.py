@@ -214,11 +214,7 @@ async def test_existing_document_with_the_same_number_is_adopted(
     new_world: Callable[..., Any],
 ) -> None:
     world, key = await ready(new_world)
-    item = world.qbo(
-        "POST",
-        "item",
-        json={"Name": "Manual", "Type": "Service", "IncomeAccountRef": {"value": "1"}},
-    )
+    item = world.item_id("Services")
     existing = world.qbo(
         "POST",
         "invoice",
@@ -229,7 +225,7 @@ async def test_existing_document_with_the_same_number_is_adopted(
                 {
                     "Amount": 300,
                     "DetailType": "SalesItemLineDetail",
-                    "SalesItemLineDetail": {"ItemRef": {"value": item["Item"]["Id"]}},
+                    "SalesItemLineDetail": {"ItemRef": {"value": item}},
                 }
             ],
         },
@@ -246,11 +242,7 @@ async def test_adopted_document_with_another_total_needs_review(
     new_world: Callable[..., Any],
 ) -> None:
     world, key = await ready(new_world)
-    item = world.qbo(
-        "POST",
-        "item",
-        json={"Name": "Manual", "Type": "Service", "IncomeAccountRef": {"value": "1"}},
-    )
+    item = world.item_id("Services")
     world.qbo(
         "POST",
         "invoice",
@@ -261,7 +253,7 @@ async def test_adopted_document_with_another_total_needs_review(
                 {
                     "Amount": 310,
                     "DetailType": "SalesItemLineDetail",
-                    "SalesItemLineDetail": {"ItemRef": {"value": item["Item"]["Id"]}},
+                    "SalesItemLineDetail": {"ItemRef": {"value": item}},
                 }
             ],
         },

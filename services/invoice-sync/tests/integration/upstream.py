@@ -73,7 +73,7 @@ def partner(
         name=name or f"Partner {partner_id}",
         currency="USD",
         active=True,
-    )  # type: ignore[arg-type]
+    )
 
 
 def partner_synced(sync_key: str, partner_id: str = "c-1", kind: str = "client") -> PartnerSynced:
@@ -85,7 +85,7 @@ def partner_synced(sync_key: str, partner_id: str = "c-1", kind: str = "client")
         sync_token="0",
         adopted=False,
         operation_id=f"op-{uuid.uuid4().hex[:8]}",
-    )  # type: ignore[arg-type]
+    )
 
 
 def payment(invoice_id: str, amount: str, **changes: Any) -> PaymentRecordedUpstream:

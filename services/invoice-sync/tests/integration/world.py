@@ -3,6 +3,7 @@ with real Delivery objects (the broker is exercised separately by the service st
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections.abc import Awaitable, Callable
@@ -18,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from invoice_sync.adapters.tables import METADATA, SCHEMA, documents, payments
 from invoice_sync.service_layer.context import Context
 from qbsync_common.contract.registry import new_event
-from qbsync_common.messaging.consumer import Delivery, DuplicateEvent, Handler
+from qbsync_common.messaging.consumer import Delivery, Handler
+from qbsync_common.messaging.errors import DuplicateEvent
 from qbsync_common.tables import PlumbingTables, plumbing_tables
 
 TOKEN = "invoice-sync-test-token"
@@ -56,10 +58,8 @@ class World:
             _tables=self.plumbing,
             _crash_hook=lambda point: None,
         )
-        try:
+        with contextlib.suppress(DuplicateEvent):
             await self.handlers[envelope.type](delivery)
-        except DuplicateEvent:
-            pass
         return envelope.id
 
     async def results(self, event_type: str | None = None) -> list[dict[str, Any]]:
@@ -102,6 +102,13 @@ class World:
         response.raise_for_status()
         return list(response.json()["records"])
 
+    def record(self, entity: str, qbo_id: str) -> dict[str, Any]:
+        """One record (deleted ones too) with its `deleted` flag, from the emulator's admin API."""
+        url = f"{self.emulator}/_emulator/companies/{self.realm}/records/{entity}/{qbo_id}"
+        response = httpx.get(url)
+        response.raise_for_status()
+        return dict(response.json())
+
     def qbo(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         """A raw QBO API call as a QuickBooks user would make it (outside qbsync)."""
         response = httpx.request(
@@ -130,6 +137,9 @@ class World:
         if currency:
             body["CurrencyRef"] = {"value": currency}
         return str(self.qbo("POST", "customer", json=body)["Customer"]["Id"])
+
+    def item_id(self, name: str) -> str:
+        return next(str(i["Id"]) for i in self.records("Item") if i["Name"] == name)
 
     def vendor(self, name: str) -> str:
         return str(self.qbo("POST", "vendor", json={"DisplayName": name})["Vendor"]["Id"])

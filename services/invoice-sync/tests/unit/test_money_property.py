@@ -15,6 +15,8 @@ from invoice_sync.domain.document import Document
 from invoice_sync.domain.naming import item_name
 from invoice_sync.domain.payloads import References, document_payload, sum_of_lines
 from invoice_sync.domain.policy import SyncPolicy
+from qbo_client import Invoice
+from qbo_client.codec import dumps, loads
 from qbsync_common.contract.values import DocumentLine
 
 money = st.decimals(min_value=Decimal("-5000"), max_value=Decimal("100000"), places=2)
@@ -91,6 +93,9 @@ def test_qbo_total_equals_expected_total_to_the_cent(
     assert plan.total == expected
     assert sum_of_lines(body) == expected
     _no_floats(body)
+    # On the wire: the QBO client's codec refuses floats; read back exactly, the sum still holds.
+    wire = loads(dumps(Invoice.model_validate(body).to_payload()))
+    assert sum_of_lines(wire) == expected
     for line in plan.lines:
         assert line.amount == to_cents(line.amount)  # QBO amounts are whole cents
         if line.quantity is not None and line.unit_price is not None:

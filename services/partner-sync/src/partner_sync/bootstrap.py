@@ -84,6 +84,7 @@ def compose(
     tables: PartnerTables | None = None,
     max_attempts: int,
     crash_hook: Callable[[str], None] | None = None,
+    command_exchange: str | None = None,
 ) -> PartnerSync:
     repository = PartnerRepository(tables or TABLES)
     directory = QboDirectory(qbo)
@@ -94,6 +95,7 @@ def compose(
         outbox=parts.outbox,
         max_attempts=max_attempts,
         crash_hook=crash_hook or parts.crash_hook,
+        command_exchange=command_exchange,
     )
     actions = OperatorActions(
         sessions=parts.sessions,

@@ -73,7 +73,7 @@ async def harness(
 ) -> AsyncIterator[Harness]:
     metadata = MetaData(schema=schema)
     plumbing_tables(metadata)
-    tables = partner_tables(metadata)
+    partner_tables(metadata)
     engine = create_async_engine(database_url)
     async with engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
@@ -92,13 +92,16 @@ async def harness(
         queue=f"partner-sync-test-{uuid.uuid4().hex[:10]}",
         emulator_url=emulator_url,
         realm=realm,
-        metadata=metadata,
-        tables=tables,
     )
     connection = await aio_pika.connect(broker_url)
     channel = await connection.channel()
     await declare_exchanges(channel)
-    await declare_consumer(channel, ConsumerSpec(h.queue, [], retry_delays_ms=DELAYS))
+    await channel.declare_exchange(
+        h.commands_exchange, aio_pika.ExchangeType.TOPIC, auto_delete=True
+    )
+    await declare_consumer(
+        channel, ConsumerSpec(h.queue, [(h.commands_exchange, "#")], retry_delays_ms=DELAYS)
+    )
     collector = await channel.declare_queue(exclusive=True, auto_delete=True)
     await collector.bind(RESULTS_EXCHANGE, "#")
 

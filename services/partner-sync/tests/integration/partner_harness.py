@@ -17,11 +17,11 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import MetaData
 
 from partner_sync.adapters.call_trace import TracingTransport
-from partner_sync.adapters.tables import PartnerTables
+from partner_sync.adapters.tables import partner_tables
 from partner_sync.bootstrap import PartnerSync, compose
 from qbo_client import QBOClient
 from qbo_client.limiter_memory import InMemoryRateLimiter
-from qbo_client.tokens import StaticTokenProvider
+from qbo_client.tokens import StaticTokenProvider, TokenProvider
 from qbsync_common import assembly
 from qbsync_common.contract import events
 from qbsync_common.contract.registry import encode, new_event
@@ -71,9 +71,13 @@ class Harness:
     queue: str
     emulator_url: str
     realm: str
-    metadata: MetaData
-    tables: PartnerTables
     tenant: str = field(default_factory=lambda: f"tenant-{uuid.uuid4().hex[:8]}")
+
+    @property
+    def commands_exchange(self) -> str:
+        """A private exchange for the commands the service sends itself (resync, re-drive)."""
+        return f"{self.queue}.commands"
+
     results: list[dict[str, Any]] = field(default_factory=list)
     services: list[ServiceUnderTest] = field(default_factory=list)
     tenant_settings: StaticTenantSettings = field(default_factory=StaticTenantSettings)
@@ -206,6 +210,8 @@ def make_service(
     *,
     crash_hook: Callable[[str], None] | None = None,
     max_attempts: int = 4,
+    tokens: TokenProvider | None = None,
+    max_wait: float = 5.0,
 ) -> ServiceUnderTest:
     """partner-sync wired like production, except: static token, fixed settings, private queue."""
     settings = ServiceSettings(
@@ -217,8 +223,11 @@ def make_service(
         prefetch=32,
         shutdown_grace_s=10.0,
     )
-    parts = assembly.plumbing(settings, h.metadata)
-    tokens = StaticTokenProvider.single(
+    # Fresh table objects per instance: a restarted service builds its own, like a new process.
+    metadata = MetaData(schema=h.schema)
+    tables = partner_tables(metadata)
+    parts = assembly.plumbing(settings, metadata)
+    tokens = tokens or StaticTokenProvider.single(
         h.tenant, access_token=TOKEN, realm_id=h.realm, api_base_url=h.emulator_url
     )
     transport = TracingTransport(httpx.AsyncHTTPTransport())
@@ -227,16 +236,17 @@ def make_service(
         limiter=InMemoryRateLimiter(),
         transport=transport,
         registry=CollectorRegistry(),
-        max_wait=5.0,
+        max_wait=max_wait,
     )
     service = compose(
         parts,
         qbo,
         h.tenant_settings,
-        tables=h.tables,
+        tables=tables,
         max_attempts=max_attempts,
         crash_hook=crash_hook,
+        command_exchange=h.commands_exchange,
     )
-    spec = ConsumerSpec(h.queue, [], retry_delays_ms=DELAYS)
+    spec = ConsumerSpec(h.queue, [(h.commands_exchange, "#")], retry_delays_ms=DELAYS)
     runtime = assembly.runtime(settings, parts, [(spec, service.handler_map())])
     return ServiceUnderTest(runtime=runtime, service=service, transport=transport, qbo=qbo)

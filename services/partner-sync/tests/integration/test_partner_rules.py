@@ -18,7 +18,7 @@ async def test_new_client_is_created_with_one_qbo_call_and_reported(
     before = running.transport.total_calls
     event_id = await harness.upsert("c-1", "Acme Translations", email="billing@acme.example")
     [result] = await harness.result("c-1")
-    assert result["type"] == "qbsync.partner.synced.v1"
+    assert result["type"] == "qbsync.partner.synced.v1", str(result["data"])
     [record] = await harness.qbo_named("Acme Translations")
     assert result["data"]["sync_key"] == record["Id"]
     assert result["data"]["adopted"] is False
@@ -39,7 +39,7 @@ async def test_existing_qbo_customer_with_the_same_name_is_adopted_even_inactive
     existing = made.json()["Customer"]
     await harness.upsert("c-2", "Old Friend Ltd")
     [result] = await harness.result("c-2")
-    assert result["type"] == "qbsync.partner.synced.v1"
+    assert result["type"] == "qbsync.partner.synced.v1", str(result["data"])
     assert result["data"]["adopted"] is True
     assert result["data"]["sync_key"] == existing["Id"]
     [record] = await harness.qbo_named("Old Friend Ltd")
@@ -66,3 +66,174 @@ async def test_same_event_twice_and_two_events_at_once_make_one_record(
     assert records[0]["PrimaryEmailAddr"]["Address"] == "b@twice.example"
     row = await harness.partner_row("c-3")
     assert row is not None and row["version"] == 3 and row["sync_key"] == records[0]["Id"]
+
+
+async def test_key_whose_record_is_gone_is_dropped_then_matched_or_created(
+    harness: Harness, running: ServiceUnderTest
+) -> None:
+    await harness.upsert("c-4", "Gone Away Co")
+    [first] = await harness.result("c-4")
+    # The stored key now points at a record QBO does not have (deleted/merged by hand).
+    await harness.fetch(
+        "UPDATE {s}.partners SET sync_key='999999', sync_token='0' "
+        "WHERE tenant_id=$1 AND partner_id='c-4'",
+        harness.tenant,
+    )
+    await harness.upsert("c-4", "Gone Away Co", version=2, phone="+1 555 0100")
+    results = await harness.result("c-4", count=2)
+    assert results[1]["type"] == "qbsync.partner.synced.v1", str(results[1]["data"])
+    # Matched by name: the same QBO record is adopted again, no second record.
+    assert results[1]["data"]["sync_key"] == first["data"]["sync_key"]
+    assert results[1]["data"]["adopted"] is True
+    [record] = await harness.qbo_named("Gone Away Co")
+    assert record["PrimaryPhone"]["FreeFormNumber"] == "+1 555 0100"
+    actions = [h["action"] for h in await harness.history("c-4")]
+    assert actions == ["created", "key-dropped", "adopted"]
+
+
+async def test_record_deactivated_by_hand_in_qbo_is_reactivated_by_the_next_update(
+    harness: Harness, running: ServiceUnderTest
+) -> None:
+    await harness.upsert("c-5", "Sleepy Ltd")
+    [first] = await harness.result("c-5")
+    key = first["data"]["sync_key"]
+    current = (await harness.qbo_api("GET", f"customer/{key}")).json()["Customer"]
+    off = await harness.qbo_api(
+        "POST",
+        "customer",
+        json={"Id": key, "SyncToken": current["SyncToken"], "Active": False, "sparse": True},
+    )
+    assert off.status_code == 200
+    await harness.upsert("c-5", "Sleepy Ltd", version=2)
+    results = await harness.result("c-5", count=2)
+    assert results[1]["type"] == "qbsync.partner.synced.v1", str(results[1]["data"])
+    [record] = await harness.qbo_named("Sleepy Ltd")
+    assert record["Active"] is True and record["Id"] == key
+
+
+async def test_deactivation_reactivation_and_inactive_never_created(
+    harness: Harness, running: ServiceUnderTest
+) -> None:
+    await harness.upsert("c-6", "Never Active", active=False)
+    [skipped] = await harness.result("c-6")
+    assert skipped["type"] == "qbsync.partner.skipped.v1"
+    assert skipped["data"]["reason_code"] == "inactive"
+    assert await harness.qbo_named("Never Active") == []
+
+    await harness.upsert("c-7", "Comes And Goes")
+    await harness.result("c-7")
+    await harness.publish(events.PartnerDeactivated(kind="client", partner_id="c-7", version=2))
+    await harness.result("c-7", count=2)
+    [record] = await harness.qbo_named("Comes And Goes")
+    assert record["Active"] is False
+    await harness.upsert("c-7", "Comes And Goes", version=3)
+    results = await harness.result("c-7", count=3)
+    assert [r["type"] for r in results] == ["qbsync.partner.synced.v1"] * 3
+    [record] = await harness.qbo_named("Comes And Goes")
+    assert record["Active"] is True
+
+
+async def test_deactivating_a_partner_with_an_open_balance_fails_with_that_reason(
+    harness: Harness, running: ServiceUnderTest
+) -> None:
+    await harness.upsert("c-8", "Owes Money Inc")
+    [first] = await harness.result("c-8")
+    items = await harness.qbo_api(
+        "POST",
+        "query",
+        content="select * from Item where Name = 'Services'",
+        headers={"Content-Type": "application/text"},
+    )
+    item_id = items.json()["QueryResponse"]["Item"][0]["Id"]
+    invoice = await harness.qbo_api(
+        "POST",
+        "invoice",
+        json={
+            "CustomerRef": {"value": first["data"]["sync_key"]},
+            "Line": [
+                {
+                    "Amount": 100,
+                    "DetailType": "SalesItemLineDetail",
+                    "SalesItemLineDetail": {"ItemRef": {"value": item_id}},
+                }
+            ],
+        },
+    )
+    assert invoice.status_code == 200, invoice.text
+    await harness.publish(events.PartnerDeactivated(kind="client", partner_id="c-8", version=2))
+    results = await harness.result("c-8", count=2)
+    assert results[1]["type"] == "qbsync.partner.sync_failed.v1", str(results[1]["data"])
+    assert results[1]["data"]["reason_code"] == "open-balance"
+    [record] = await harness.qbo_named("Owes Money Inc")
+    assert record["Active"] is True
+
+
+async def test_currency_change_is_refused_and_not_sent(
+    harness: Harness, running: ServiceUnderTest
+) -> None:
+    await harness.upsert("c-9", "Dollar Co", currency="USD")
+    await harness.result("c-9")
+    await harness.upsert("c-9", "Dollar Co Renamed", currency="EUR", version=2)
+    results = await harness.result("c-9", count=2)
+    assert results[1]["type"] == "qbsync.partner.sync_failed.v1", str(results[1]["data"])
+    assert results[1]["data"]["reason_code"] == "currency-change-refused"
+    assert "USD" in results[1]["data"]["message"] and "EUR" in results[1]["data"]["message"]
+    assert await harness.qbo_named("Dollar Co Renamed") == []  # nothing was sent
+    row = await harness.partner_row("c-9")
+    assert row is not None and row["status"] == "failed" and row["currency"] == "USD"
+
+
+async def test_client_and_vendor_with_one_name_follow_the_tenants_rule(
+    harness: Harness, running: ServiceUnderTest
+) -> None:
+    # Default rule: vendors get " (V)", clients keep the bare name.
+    await harness.upsert("v-1", "Shared Name LLC", kind="vendor")
+    await harness.result("v-1")
+    await harness.upsert("c-10", "Shared Name LLC")
+    [client] = await harness.result("c-10")
+    assert client["type"] == "qbsync.partner.synced.v1", str(client["data"])
+    [customer] = await harness.qbo_named("Shared Name LLC", "Customer")
+    assert customer["Id"] == client["data"]["sync_key"]
+    # The vendor that held the name was renamed by the rule to free it for the client.
+    [vendor] = await harness.qbo_named("Shared Name LLC (V)", "Vendor")
+    row = await harness.partner_row("v-1", "vendor")
+    assert row is not None and row["sync_key"] == vendor["Id"]
+    assert row["qbo_name"] == "Shared Name LLC (V)"
+
+    # The other order: the client holds the name, the new vendor takes its suffix at once.
+    await harness.upsert("c-11", "Second Shared")
+    await harness.result("c-11")
+    await harness.upsert("v-2", "Second Shared", kind="vendor")
+    [vendor_result] = await harness.result("v-2")
+    [vendor2] = await harness.qbo_named("Second Shared (V)", "Vendor")
+    assert vendor_result["data"]["sync_key"] == vendor2["Id"]
+
+
+async def test_names_with_colons_quotes_unicode_and_500_characters(
+    harness: Harness, running: ServiceUnderTest
+) -> None:
+    await harness.upsert("c-12", 'O\'Brien "Quotes": Zoë 東京\tLtd')
+    [result] = await harness.result("c-12")
+    assert result["type"] == "qbsync.partner.synced.v1", str(result["data"])
+    [record] = await harness.qbo_named('O\'Brien "Quotes" - Zoë 東京 Ltd')
+    assert record["Id"] == result["data"]["sync_key"]
+    long_name = "L" * 499 + "é"
+    await harness.upsert("c-13", long_name)
+    [long_result] = await harness.result("c-13")
+    assert long_result["type"] == "qbsync.partner.synced.v1", str(long_result["data"])
+    assert len(await harness.qbo_named(long_name)) == 1
+
+
+async def test_an_older_version_never_overwrites_a_newer_one(
+    harness: Harness, running: ServiceUnderTest
+) -> None:
+    await harness.upsert("c-14", "Versioned", version=5, email="new@versioned.example")
+    await harness.result("c-14")
+    await harness.upsert("c-14", "Versioned", version=4, email="old@versioned.example")
+    results = await harness.result("c-14", count=2)
+    assert results[1]["type"] == "qbsync.partner.skipped.v1", str(
+        [(r["id"], r["data"]) for r in results]
+    )
+    assert results[1]["data"]["reason_code"] == "older-version"
+    [record] = await harness.qbo_named("Versioned")
+    assert record["PrimaryEmailAddr"]["Address"] == "new@versioned.example"

@@ -6,7 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from partner_sync.domain.automatch import Party, propose, score
 from partner_sync.domain.decisions import (
+    AlreadySynced,
     Fail,
     PartnerSettings,
     Skip,
@@ -21,6 +23,7 @@ from partner_sync.domain.names import (
     clean_display_name,
     disambiguate,
 )
+from partner_sync.domain.request_ids import create_id, update_id
 
 
 def snap(**kw: object) -> Snapshot:
@@ -70,13 +73,21 @@ def test_a_new_active_partner_is_synced_with_its_clean_name() -> None:
     assert plan(snap(name="A:B"), None, PartnerSettings()) == Sync("A - B", active=True)
 
 
-def test_older_or_equal_versions_never_overwrite_newer_ones() -> None:
-    stored = Stored(version=5, sync_key="7", currency="USD")
-    assert isinstance(plan(snap(version=5), stored, PartnerSettings()), Skip)
+def test_older_versions_never_overwrite_newer_ones() -> None:
+    stored = Stored(version=5, sync_key="7", currency="USD", synced_version=5)
     assert plan(snap(version=4), stored, PartnerSettings()) == Skip(
-        "stale-version", "version 4 <= stored 5"
+        "older-version", "version 4 < stored 5"
     )
     assert isinstance(plan(snap(version=6), stored, PartnerSettings()), Sync)
+
+
+def test_the_synced_version_is_answered_without_qbo_unless_forced() -> None:
+    stored = Stored(version=5, sync_key="7", currency="USD", synced_version=5)
+    assert plan(snap(version=5), stored, PartnerSettings()) == AlreadySynced("7")
+    assert plan(snap(version=5), stored, PartnerSettings(), force=True) == Sync("Acme", True)
+    # Same version but never synced (e.g. it failed before): it is tried again.
+    failed = Stored(version=5, sync_key=None, currency=None)
+    assert isinstance(plan(snap(version=5), failed, PartnerSettings()), Sync)
 
 
 def test_disabled_kinds_and_filtered_contact_types_are_skipped() -> None:
@@ -91,7 +102,7 @@ def test_disabled_kinds_and_filtered_contact_types_are_skipped() -> None:
 
 def test_inactive_partners_are_not_created_but_synced_ones_are_deactivated() -> None:
     result = plan(snap(active=False), None, PartnerSettings())
-    assert isinstance(result, Skip) and result.reason == "inactive-not-created"
+    assert isinstance(result, Skip) and result.reason == "inactive"
     stored = Stored(version=1, sync_key="9", currency="USD")
     assert plan(snap(active=False), stored, PartnerSettings()) == Sync("Acme", active=False)
 
@@ -99,5 +110,36 @@ def test_inactive_partners_are_not_created_but_synced_ones_are_deactivated() -> 
 def test_currency_change_after_creation_fails_with_a_clear_reason() -> None:
     stored = Stored(version=1, sync_key="9", currency="USD")
     result = plan(snap(currency="EUR"), stored, PartnerSettings())
-    assert isinstance(result, Fail) and result.reason == "currency-immutable"
+    assert isinstance(result, Fail) and result.reason == "currency-change-refused"
     assert "USD" in result.message and "EUR" in result.message
+
+
+def test_request_ids_are_deterministic_short_and_distinct_per_write() -> None:
+    a = create_id("t1", "client", "c1", 0, "Acme")
+    assert a == create_id("t1", "client", "c1", 0, "Acme")
+    assert len(a) <= 50
+    assert a != create_id("t1", "client", "c1", 1, "Acme")  # key dropped: a new create
+    assert a != create_id("t1", "client", "c1", 0, "Acme (V)")  # disambiguated retry
+    assert a != create_id("t2", "client", "c1", 0, "Acme")
+    assert update_id("t1", "client", "c1", 3, "58", "2") != update_id(
+        "t1", "client", "c1", 3, "59", "2"
+    )
+
+
+def test_automatch_scores_names_and_evidence() -> None:
+    upstream = Party("c1", "Acme Translations Ltd", email="ap@acme.example", tax_id="GB 123")
+    same = Party("58", "ACME Translations Ltd.", email="ap@acme.example", tax_id="GB123")
+    other = Party("59", "Acme Transport", tax_id="DE999")
+    value_same, evidence = score(upstream, same)
+    value_other, _ = score(upstream, other)
+    assert value_same > 0.95 and evidence["email"] > 0 and evidence["tax_id"] > 0
+    assert value_other < 0.6
+    exact, _ = score(Party("c2", "Zoë Ltd"), Party("60", "zoë ltd"))
+    assert exact == 1.0
+
+
+def test_automatch_proposes_each_qbo_record_for_one_partner_only() -> None:
+    partners = [Party("c1", "Acme Ltd"), Party("c2", "Acme Limited"), Party("c3", "Nothing Alike")]
+    records = [Party("58", "Acme Ltd")]
+    matches = propose(partners, records)
+    assert [(m.partner, m.qbo_id) for m in matches] == [("c1", "58")]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import asyncpg
 from sqlalchemy import MetaData
 
 from payment_poller.adapters.repository import Repository
@@ -18,14 +20,29 @@ from payment_poller.entrypoints.http import operator_router
 from payment_poller.service_layer.handlers import Handlers
 from payment_poller.service_layer.poll import Poller, PollSettings
 from payment_poller.service_layer.scheduler import scheduler_job
-from qbo_client import GatewayTokenProvider, Priority, QBOClient, TokenProvider
+from qbo_client import (
+    AccessToken,
+    GatewayTokenProvider,
+    InMemoryRateLimiter,
+    PostgresRateLimiter,
+    Priority,
+    QBOClient,
+    StaticTokenProvider,
+    TokenProvider,
+)
 from qbo_client.limiter import RateLimiter
 from qbsync_common import assembly
 from qbsync_common.contract import events
+from qbsync_common.db import asyncpg_dsn
 from qbsync_common.messaging.topology import EVENTS_EXCHANGE, RESULTS_EXCHANGE, ConsumerSpec
 from qbsync_common.operator_auth import OperatorKeys, parse_keys
 from qbsync_common.runtime import ServiceRuntime
 from qbsync_common.service import BuiltService, ServiceDefinition, ops_app_for
+from qbsync_common.tenant_settings import (
+    GatewayTenantSettings,
+    StaticTenantSettings,
+    TenantSettingsSource,
+)
 
 SCHEMA = "payment_poller"
 METADATA = MetaData(schema=SCHEMA)
@@ -64,17 +81,15 @@ async def assemble(
     *,
     tokens: TokenProvider | None = None,
     limiter: RateLimiter | None = None,
+    tenant_settings: TenantSettingsSource | None = None,
     queue: str = CONSUMER.queue,
     replica: str | None = None,
 ) -> Assembled:
     parts = assembly.plumbing(settings, metadata)
-    if tokens is None:
-        tokens = GatewayTokenProvider(
-            settings.gateway_url, settings.service_credential.get_secret_value()
-        )
     qbo = QBOClient(
-        tokens,
-        limiter=limiter if limiter is not None else await _shared_limiter(settings),
+        tokens or _tokens(settings),
+        limiter=limiter if limiter is not None else await _limiter(settings),
+        max_wait=settings.qbo_max_wait_s,
         # QBO call metrics appear on this service's /metrics next to its own.
         registry=parts.metrics.registry,
     )
@@ -94,7 +109,11 @@ async def assemble(
         replica or f"{socket.gethostname()}-{uuid.uuid4().hex[:6]}",
     )
     handlers = Handlers(
-        repo, settings.default_poll_interval_s, timedelta(seconds=settings.webhook_debounce_s), wake
+        repo,
+        tenant_settings or _tenant_settings(settings),
+        settings.default_poll_interval_s,
+        timedelta(seconds=settings.webhook_debounce_s),
+        wake,
     )
     spec = ConsumerSpec(queue, CONSUMER.bindings, settings.retry_delays_ms)
     runtime = assembly.runtime(
@@ -110,13 +129,33 @@ async def assemble(
     return Assembled(built, runtime, poller, handlers, repo, parts, qbo)
 
 
-async def _shared_limiter(settings: Settings) -> RateLimiter:
+def _tokens(settings: Settings) -> TokenProvider:
+    static = settings.qbo_static_tokens.get_secret_value() if settings.qbo_static_tokens else ""
+    if static and settings.environment != "production":
+        doc = json.loads(static)
+        expires = datetime.now(UTC) + timedelta(days=3650)
+        return StaticTokenProvider(
+            {
+                tenant: AccessToken(v["access_token"], v["realm_id"], v["api_base_url"], expires)
+                for tenant, v in doc.items()
+            }
+        )
+    return GatewayTokenProvider(
+        settings.gateway_url, settings.service_credential.get_secret_value()
+    )
+
+
+def _tenant_settings(settings: Settings) -> TenantSettingsSource:
+    if settings.qbo_static_tokens and settings.environment != "production":
+        return StaticTenantSettings()
+    credential = settings.service_credential.get_secret_value()
+    return GatewayTenantSettings(settings.gateway_url, credential)
+
+
+async def _limiter(settings: Settings) -> RateLimiter:
     """Per-realm QBO limits shared with every other process (the qbo_limits schema)."""
-    import asyncpg
-
-    from qbo_client import PostgresRateLimiter
-    from qbsync_common.db import asyncpg_dsn
-
+    if settings.qbo_limiter == "memory":
+        return InMemoryRateLimiter()
     pool = await asyncpg.create_pool(
         asyncpg_dsn(settings.database_url.get_secret_value()), min_size=1, max_size=4
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr
 
 from qbsync_common.settings import ServiceSettings
@@ -16,10 +18,23 @@ class Settings(ServiceSettings):
         "http://127.0.0.1:8080", description="oauth-gateway base URL (internal token API)"
     )
     service_credential: SecretStr = Field(
-        SecretStr(""), description="This service's credential for the gateway's internal API"
+        SecretStr("changeme"),
+        description="payment-poller's secret for the gateway's internal API "
+        "(QBSYNC_SERVICE_CREDENTIALS there)",
     )
     operator_api_keys: SecretStr = Field(
-        SecretStr(""), description="Comma-separated operator API keys for the operator API"
+        SecretStr(""), description="Operator API keys, comma-separated or a JSON list"
+    )
+    qbo_limiter: Literal["postgres", "memory"] = Field(
+        "postgres", description="Per-realm QBO rate limiter: shared in PostgreSQL, or in memory"
+    )
+    qbo_max_wait_s: float = Field(
+        20.0, description="Longest wait for the realm's QBO budget; the poll is retried later"
+    )
+    qbo_static_tokens: SecretStr | None = Field(
+        None,
+        description="Development/test only: JSON {tenant: {access_token, realm_id, api_base_url}} "
+        "used instead of the gateway",
     )
     default_poll_interval_s: int = Field(
         900, ge=1, description="Poll interval until the tenant's settings say otherwise"
@@ -42,7 +57,3 @@ class Settings(ServiceSettings):
     max_concurrent_polls: int = Field(
         8, ge=1, description="Tenants one replica polls at the same time"
     )
-
-    def operator_keys(self) -> list[str]:
-        raw = self.operator_api_keys.get_secret_value()
-        return [k.strip() for k in raw.split(",") if k.strip()]

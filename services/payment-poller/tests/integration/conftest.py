@@ -30,6 +30,7 @@ from qbsync_common.contract.envelope import Envelope
 from qbsync_common.contract.registry import new_event, parse_event
 from qbsync_common.messaging.consumer import Delivery
 from qbsync_common.tables import plumbing_tables
+from qbsync_common.tenant_settings import StaticTenantSettings
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -102,6 +103,7 @@ class World:
             poller_tables(metadata),
             tokens=self.tokens,
             limiter=UnlimitedRateLimiter(),
+            tenant_settings=StaticTenantSettings(),
             queue=f"pp-{self.schema}",
             replica=f"replica-{len(self.pollers)}",
         )

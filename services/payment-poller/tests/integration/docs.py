@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from decimal import Decimal
 
 from conftest import World
@@ -11,7 +12,9 @@ from qbo_client.models.transactions import Transaction
 from qbsync_common.contract import events
 
 
-async def synced(w: World, p: Assembled, doc: Transaction, kind: str = "invoice") -> str:
+async def synced(
+    w: World, p: Assembled, doc: Transaction, kind: str = "invoice", at: datetime | None = None
+) -> str:
     """Deliver document.synced for a QBO document; returns the upstream document id."""
     document_id = f"{kind}-{uuid.uuid4().hex[:8]}"
     await w.deliver(
@@ -29,5 +32,6 @@ async def synced(w: World, p: Assembled, doc: Transaction, kind: str = "invoice"
             adopted=False,
             operation_id=f"op-{document_id}",
         ),
+        time=at,
     )
     return document_id

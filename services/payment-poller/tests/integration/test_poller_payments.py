@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -156,3 +157,18 @@ async def test_payment_exported_from_upstream_is_not_echoed(world: World) -> Non
     [run] = await world.runs()
     assert run["payments_seen"] == 1
     assert run["events_published"] == 0
+
+
+async def test_payment_made_before_the_document_event_arrived_still_counts(world: World) -> None:
+    p = await world.poller()
+    await synced(world, p, await world.books.invoice("10.00"))
+    synced_at = datetime.now(UTC)
+    invoice = await world.books.invoice("100.00")  # invoice-sync created it at synced_at
+    await world.books.user_pays(invoice_id=invoice.Id, amount="100.00")
+    await world.poll_now(p)  # the cursor passes the payment: its invoice is not known yet
+    assert await world.outbox() == []
+    await synced(world, p, invoice, at=synced_at)  # the late DocumentSynced
+    await world.poll_now(p)
+    [received] = await world.events(RECEIVED)
+    assert received["qbo_invoice_id"] == invoice.Id
+    assert received["status"] == "paid"

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from docs import synced
 
 from conftest import World
 from qbsync_common.contract import events
+from qbsync_common.contract.tenant_settings import TenantSettings
+from qbsync_common.tenant_settings import StaticTenantSettings
 
 pytestmark = pytest.mark.integration
 
@@ -89,3 +92,46 @@ async def test_reauthorization_skips_then_catches_up_after_31_days(world: World)
     [status] = await world.sql("SELECT * FROM {s}.poll_schedule WHERE tenant_id = :t")
     assert status["state"] == "connected"
     assert status["cursor"] > datetime.now(UTC) - timedelta(minutes=1)
+
+
+async def test_connection_events_and_settings_drive_the_schedule(world: World) -> None:
+    p = await world.poller()
+    source = p.handlers.tenant_settings
+    assert isinstance(source, StaticTenantSettings)
+    source.set(world.tenant, TenantSettings(payment_poll_interval_seconds=450))
+    connected_at = datetime.now(UTC)
+    await world.deliver(
+        p, events.TenantConnected(realm_id=world.realm_id, connected_at=connected_at)
+    )
+
+    async def schedule() -> Any:
+        [row] = await world.sql("SELECT * FROM {s}.poll_schedule WHERE tenant_id = :t")
+        return row
+
+    row = await schedule()
+    assert (row["state"], row["realm_id"], row["interval_s"]) == ("connected", world.realm_id, 450)
+    assert row["cursor"] == connected_at
+    assert await p.poller.run_due() == 1  # polled at once after connecting
+    assert (await world.runs())[-1]["trigger"] == "connected"
+    row = await schedule()
+    assert row["next_poll_at"] - row["last_success_at"] == timedelta(seconds=450)
+
+    def changed(version: int, interval: int) -> events.TenantSettingsChanged:
+        return events.TenantSettingsChanged(
+            version=version, settings={"payment_poll_interval_seconds": interval}
+        )
+
+    await world.deliver(p, changed(3, 300))
+    await world.deliver(p, changed(2, 1000))  # older: ignored
+    row = await schedule()
+    assert row["interval_s"] == 300
+    assert row["next_poll_at"] - row["last_success_at"] <= timedelta(seconds=301)
+
+    await world.deliver(
+        p,
+        events.TenantDisconnected(
+            realm_id=world.realm_id, disconnected_at=datetime.now(UTC), initiated_by="tenant"
+        ),
+    )
+    assert await world.poll_now(p) == 0
+    assert (await schedule())["state"] == "disconnected"

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from docs import synced
 
 from conftest import World
 from payment_poller.bootstrap import Assembled
+from qbsync_common.contract import events
 
 pytestmark = pytest.mark.integration
 
@@ -94,3 +96,30 @@ async def _claim(world: World, p: Assembled):  # type: ignore[no-untyped-def]
     async with p.parts.sessions() as s, s.begin():
         [claim] = await p.repo.claim_due(s, p.poller.replica, p.poller.settings.lease, 1)
     return claim
+
+
+async def test_a_webhook_during_a_poll_is_not_lost(world: World) -> None:
+    p = await world.poller(default_poll_interval_s=3600)
+    invoice = await world.books.invoice("100.00")
+    await synced(world, p, invoice)
+    running = await _claim(world, p)  # a poll is under way...
+    await world.books.user_pays(invoice_id=invoice.Id, amount="5.00")
+    await world.deliver(  # ...when the webhook for a new payment arrives
+        p,
+        events.QboEntitiesChanged(
+            realm_id=world.realm_id,
+            entities=[
+                events.EntityChange(
+                    name="Payment", id="1", operation="Create", last_updated=datetime.now(UTC)
+                )
+            ],
+        ),
+    )
+    await p.poller.poll(running)
+    [row] = await world.sql("SELECT * FROM {s}.poll_schedule WHERE tenant_id = :t")
+    assert row["pending_trigger"] == "webhook"
+    assert row["next_poll_at"] < datetime.now(UTC) + timedelta(seconds=5)
+    await asyncio.sleep(0.3)
+    assert await p.poller.run_due() == 1
+    assert [r["trigger"] for r in await world.runs()] == ["schedule", "webhook"]
+    assert len(await world.events(RECEIVED)) == 1

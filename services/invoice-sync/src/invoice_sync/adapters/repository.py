@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import RowMapping, delete, func, select, text
+from sqlalchemy import RowMapping, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -47,6 +47,21 @@ async def save_document(session: AsyncSession, values: dict[str, Any]) -> None:
     changes: dict[str, Any] = {k: stmt.excluded[k] for k in values if k not in keys}
     changes["updated_at"] = func.now()
     await session.execute(stmt.on_conflict_do_update(index_elements=sorted(keys), set_=changes))
+
+
+async def update_document(
+    session: AsyncSession, tenant_id: str, kind: str, document_id: str, **values: Any
+) -> None:
+    """Change some columns of an existing document (operators' actions)."""
+    await session.execute(
+        update(documents)
+        .where(
+            documents.c.tenant_id == tenant_id,
+            documents.c.document_kind == kind,
+            documents.c.document_id == document_id,
+        )
+        .values(**values, updated_at=func.now())
+    )
 
 
 async def add_history(session: AsyncSession, **values: Any) -> None:

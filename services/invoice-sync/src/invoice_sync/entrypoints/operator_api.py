@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query
@@ -56,7 +57,7 @@ def operator_router(ctx: Context, keys: OperatorKeys) -> APIRouter:
                 limit=limit,
                 offset=offset,
             )
-        return [dict(r) for r in rows]
+        return [_plain(dict(r)) for r in rows]
 
     @router.get("/documents/{kind}/{document_id}", summary="One document and its history")
     async def get_document(tenant_id: str, kind: DocumentKind, document_id: str) -> dict[str, Any]:
@@ -108,7 +109,7 @@ def operator_router(ctx: Context, keys: OperatorKeys) -> APIRouter:
             rows = await repo.list_payments(
                 session, tenant_id, status=status, limit=limit, offset=offset
             )
-        return [dict(r) for r in rows]
+        return [_plain(dict(r)) for r in rows]
 
     @router.post("/payments/{payment_id}/unsync", summary="Delete the payment in QuickBooks")
     async def unsync_payment(tenant_id: str, payment_id: str) -> dict[str, Any]:
@@ -117,9 +118,22 @@ def operator_router(ctx: Context, keys: OperatorKeys) -> APIRouter:
     return router
 
 
+def _plain(row: Mapping[str, Any]) -> dict[str, Any]:
+    """Amounts as exact decimal strings (FastAPI would turn a Decimal into a float)."""
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if isinstance(value, Decimal):
+            out[key] = format(value, "f")
+        elif isinstance(value, list):
+            out[key] = [_plain(v) if isinstance(v, Mapping) else v for v in value]
+        else:
+            out[key] = value
+    return out
+
+
 async def _run(action: Awaitable[dict[str, Any]]) -> dict[str, Any]:
     try:
-        return await action
+        return _plain(await action)
     except actions.NotFound as exc:
         raise HTTPException(404, str(exc)) from exc
     except actions.ActionRefused as exc:

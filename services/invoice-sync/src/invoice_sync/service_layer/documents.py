@@ -18,6 +18,7 @@ from invoice_sync.service_layer.context import SOURCE, Context
 from invoice_sync.service_layer.creation import CreateFailed, create_once
 from invoice_sync.service_layer.named_refs import InactiveInQbo, ensure_named
 from invoice_sync.service_layer.outcomes import Origin
+from invoice_sync.service_layer.payments import export_waiting_payments
 from invoice_sync.service_layer.ports import Books
 from invoice_sync.service_layer.synced import record_synced
 from invoice_sync.service_layer.tenant_policy import policy_of
@@ -227,6 +228,8 @@ async def _create(
         generation=generation,
         currency=plan.currency,
     )
+    if doc.kind == "invoice":
+        await export_waiting_payments(ctx, session, tenant_id, doc.document_id)
 
 
 async def _term(ctx: Context, tenant_id: str, books: Books, doc: Document) -> str | None:

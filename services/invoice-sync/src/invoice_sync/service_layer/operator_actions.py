@@ -42,15 +42,13 @@ async def resync(ctx: Context, tenant_id: str, kind: DocumentKind, doc_id: str) 
             raise ActionRefused(
                 "the document is in QuickBooks: delete it there (or clear its key) before a resync"
             )
-        await repo.save_document(
+        await repo.update_document(
             session,
-            {
-                "tenant_id": tenant_id,
-                "document_kind": kind,
-                "document_id": doc_id,
-                "status": "pending",
-                "generation": int(row["generation"]) + 1,
-            },
+            tenant_id,
+            kind,
+            doc_id,
+            status="pending",
+            generation=int(row["generation"]) + 1,
         )
         await repo.add_history(
             session,
@@ -77,20 +75,18 @@ async def clear_key(
             books = ctx.books.for_tenant(tenant_id)
             op = operation_id(tenant_id, kind, doc_id, int(row["generation"]))
             await books.delete_document(kind, row["sync_key"], request_id=request_id(op, "delete"))
-        await repo.save_document(
+        await repo.update_document(
             session,
-            {
-                "tenant_id": tenant_id,
-                "document_kind": kind,
-                "document_id": doc_id,
-                "status": "cleared",
-                "sync_key": None,
-                "sync_token": None,
-                "reason_code": None,
-                "message": "Key cleared by an operator"
-                + (" after deleting it in QuickBooks" if delete_in_qbo else ""),
-                "generation": int(row["generation"]) + 1,
-            },
+            tenant_id,
+            kind,
+            doc_id,
+            status="cleared",
+            sync_key=None,
+            sync_token=None,
+            reason_code=None,
+            message="Key cleared by an operator"
+            + (" after deleting it in QuickBooks" if delete_in_qbo else ""),
+            generation=int(row["generation"]) + 1,
         )
         await repo.add_history(
             session,
@@ -137,14 +133,12 @@ async def mark_paid(ctx: Context, tenant_id: str, doc_id: str) -> dict[str, Any]
     """No payment for this invoice will be exported (and the poller can tell from our data)."""
     async with ctx.sessions() as session, session.begin():
         await _row(session, tenant_id, "invoice", doc_id)
-        await repo.save_document(
+        await repo.update_document(
             session,
-            {
-                "tenant_id": tenant_id,
-                "document_kind": "invoice",
-                "document_id": doc_id,
-                "marked_paid": True,
-            },
+            tenant_id,
+            "invoice",
+            doc_id,
+            marked_paid=True,
         )
         await repo.add_history(
             session,

@@ -7,12 +7,13 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from oauth_gateway.connect.flow import ConnectFlow, UnknownTenant
 from oauth_gateway.operators.auth import OperatorKeys, require_operator
 from oauth_gateway.operators.schemas import (
+    TENANT_ID_PATTERN,
     ErrorView,
     LinkCreate,
     LinkView,
@@ -20,6 +21,7 @@ from oauth_gateway.operators.schemas import (
     TenantCreate,
     TenantPage,
     TenantView,
+    holds_nul,
 )
 from oauth_gateway.settings_schema import TenantSettings, settings_json_schema
 from oauth_gateway.tenants.events import TenantEventSink
@@ -28,6 +30,11 @@ from oauth_gateway.tenants.repository import DuplicateTenant, TenantRepository
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorView}}
 UNAUTHORIZED: dict[int | str, dict[str, Any]] = {401: {"model": ErrorView}}
+# Ids that could never have been created are refused (422) before they reach a query: a NUL
+# byte, for one, makes PostgreSQL fail the statement, which would otherwise surface as a 500.
+TenantId = Annotated[
+    str, Path(pattern=TENANT_ID_PATTERN, description="Upstream's id of the tenant")
+]
 
 
 def operator_router(
@@ -90,7 +97,7 @@ def operator_router(
     @guarded.get("/tenants", response_model=TenantPage, summary="List tenants by id")
     async def list_tenants(
         state: TenantState | None = None,
-        after: Annotated[str | None, Query(max_length=64)] = None,
+        after: Annotated[str | None, Query(max_length=64, pattern=TENANT_ID_PATTERN)] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
     ) -> TenantPage:
         async with sessions() as session:
@@ -104,7 +111,7 @@ def operator_router(
         responses=NOT_FOUND,
         summary="A tenant and its connection state",
     )
-    async def get_tenant(tenant_id: str) -> TenantView:
+    async def get_tenant(tenant_id: TenantId) -> TenantView:
         async with sessions() as session:
             return view(await existing(session, tenant_id))
 
@@ -115,7 +122,7 @@ def operator_router(
         responses=NOT_FOUND,
         summary="Create a single-use connect (or reconnect) or disconnect link",
     )
-    async def create_link(tenant_id: str, body: LinkCreate, response: Response) -> LinkView:
+    async def create_link(tenant_id: TenantId, body: LinkCreate, response: Response) -> LinkView:
         response.headers["Cache-Control"] = "no-store"
         try:
             url, expires_at = await flow.create_link(
@@ -131,7 +138,7 @@ def operator_router(
         responses=NOT_FOUND,
         summary="Revoke at Intuit, delete tokens, emit TenantDisconnected",
     )
-    async def disconnect(tenant_id: str) -> TenantView:
+    async def disconnect(tenant_id: TenantId) -> TenantView:
         try:
             return view(await flow.disconnect(tenant_id))
         except UnknownTenant:
@@ -143,7 +150,7 @@ def operator_router(
         responses=NOT_FOUND,
         summary="A tenant's sync settings (defaults until first changed)",
     )
-    async def get_settings(tenant_id: str) -> SettingsView:
+    async def get_settings(tenant_id: TenantId) -> SettingsView:
         async with sessions() as session:
             await existing(session, tenant_id)
             stored = await repository.settings(session, tenant_id)
@@ -160,8 +167,11 @@ def operator_router(
         responses=NOT_FOUND,
         summary="Replace a tenant's sync settings; emits TenantSettingsChanged",
     )
-    async def put_settings(tenant_id: str, body: TenantSettings) -> SettingsView:
+    async def put_settings(tenant_id: TenantId, body: TenantSettings) -> SettingsView:
         values = body.model_dump(mode="json")
+        if holds_nul(values):
+            # The settings contract allows any text; the JSONB column cannot store NUL (a 500).
+            raise HTTPException(422, "settings text must not contain NUL characters")
         async with sessions.begin() as session:
             await existing(session, tenant_id)
             version = await repository.save_settings(session, tenant_id, values, clock())

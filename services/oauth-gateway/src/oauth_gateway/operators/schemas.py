@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
@@ -11,13 +11,20 @@ from oauth_gateway.settings_schema import TenantSettings
 from oauth_gateway.tenants.model import TenantState
 
 TENANT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+# PostgreSQL text cannot hold NUL: refuse it here (422) rather than fail in the INSERT (500).
+NO_NUL_PATTERN = r"^[^\x00]*$"
 
 
 class TenantCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     tenant_id: str = Field(pattern=TENANT_ID_PATTERN, description="Upstream's id of the tenant")
-    name: str = Field(min_length=1, max_length=200, description="Shown on the connect page")
+    name: str = Field(
+        min_length=1,
+        max_length=200,
+        pattern=NO_NUL_PATTERN,
+        description="Shown on the connect page",
+    )
     return_url: AnyHttpUrl | None = Field(
         None, description="Where the browser goes after connecting, with qbsync_outcome added"
     )
@@ -63,3 +70,14 @@ class SettingsView(BaseModel):
 
 class ErrorView(BaseModel):
     detail: str
+
+
+def holds_nul(value: Any) -> bool:
+    """Whether any string inside a JSON-like value contains NUL (PostgreSQL JSONB refuses it)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(holds_nul(k) or holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(holds_nul(v) for v in value)
+    return False

@@ -26,6 +26,10 @@ def create_id(tenant_id: str, kind: str, record_id: str, generation: int, name: 
     return request_id(tenant_id, kind, record_id, "create", generation, name)
 
 
-def update_id(tenant_id: str, kind: str, record_id: str, version: int, sync_token: str) -> str:
-    """One update per (snapshot version, record state): a retry replays, a newer change does not."""
-    return request_id(tenant_id, kind, record_id, "update", version, sync_token)
+def update_id(
+    tenant_id: str, kind: str, record_id: str, version: int, qbo_id: str, sync_token: str
+) -> str:
+    """One update per (snapshot version, QBO record, record state): a retry replays, a newer
+    change does not. The QBO id matters: QBO replays refusals too, so an update refused for a
+    vanished record must not share its id with the update of the record adopted instead."""
+    return request_id(tenant_id, kind, record_id, "update", version, qbo_id, sync_token)

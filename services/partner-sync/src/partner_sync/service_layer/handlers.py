@@ -33,6 +33,7 @@ from partner_sync.service_layer.push import Pushed, Pusher, Target
 from partner_sync.service_layer.results import Outcome, result_event
 from qbo_client.errors import (
     AuthenticationError,
+    DuplicateNameError,
     QBOError,
     TenantNeedsReauthorization,
     UnknownTenant,
@@ -100,7 +101,11 @@ class PartnerHandlers:
         outbox: Outbox,
         max_attempts: int,
         crash_hook: Callable[[str], None] | None = None,
+        command_exchange: str | None = None,
     ) -> None:
+        """`command_exchange`: where commands to ourselves go; None = the contract's exchange
+        (qbsync.events). Tests route them to a private exchange bound to their private queue."""
+        self._command_exchange = command_exchange
         self._repo = repository
         self._pusher = pusher
         self._settings = settings
@@ -117,7 +122,12 @@ class PartnerHandlers:
         )
         async with delivery.transaction() as session:
             await self.sync_partner(
-                session, Trigger.of(delivery), snapshot.kind, data.partner_id, snapshot
+                session,
+                Trigger.of(delivery),
+                snapshot.kind,
+                data.partner_id,
+                snapshot,
+                newest_wins=False,
             )
 
     async def on_partner_deactivated(self, delivery: Delivery) -> None:
@@ -169,7 +179,9 @@ class PartnerHandlers:
                 return
             project = events.ProjectUpserted.model_validate(row.snapshot)
             await self._outbox.enqueue(
-                session, new_event(project, tenant_id=tenant_id, source=SOURCE)
+                session,
+                new_event(project, tenant_id=tenant_id, source=SOURCE),
+                exchange=self._command_exchange,
             )
             return
         command = events.SyncPartner(
@@ -178,7 +190,11 @@ class PartnerHandlers:
             requested_by=SOURCE,
             reason=cast(Any, reason),
         )
-        await self._outbox.enqueue(session, new_event(command, tenant_id=tenant_id, source=SOURCE))
+        await self._outbox.enqueue(
+            session,
+            new_event(command, tenant_id=tenant_id, source=SOURCE),
+            exchange=self._command_exchange,
+        )
 
     # -- partners --------------------------------------------------------------------------------
 
@@ -191,6 +207,7 @@ class PartnerHandlers:
         incoming: PartnerSnapshot | None,
         *,
         deactivate_version: int | None = None,
+        newest_wins: bool = True,
     ) -> Outcome:
         tenant = trigger.tenant_id
         await self._repo.lock(session, tenant, kind, partner_id)
@@ -198,7 +215,9 @@ class PartnerHandlers:
         held = (
             PartnerSnapshot.model_validate(stored.snapshot) if stored and stored.snapshot else None
         )
-        snapshot = _newest(incoming, held)
+        # An upsert is judged on its own version (an older one is skipped); a sync command uses
+        # whichever snapshot is newest, its own or ours.
+        snapshot = incoming if newest_wins is False else _newest(incoming, held)
         op = new_operation_id()
         if deactivate_version is not None:
             if held is None:
@@ -439,6 +458,8 @@ class PartnerHandlers:
                 )
             except ValidationError as exc:
                 reason = "open-balance" if "balance" in str(exc).lower() else "qbo-validation"
+                if isinstance(exc, DuplicateNameError):
+                    reason = "name-conflict"
                 return await self._finish(
                     *args,
                     Outcome("failed", reason, _qbo_message(exc)),
@@ -452,6 +473,7 @@ class PartnerHandlers:
                 if exc.transient and trigger.attempt < self._max_attempts:
                     raise  # retried through the delay queues
                 reason = "qbo-unavailable" if exc.transient else "other"
+                log.warning("partner sync failed: %s", exc, exc_info=True)
                 return await self._finish(
                     *args,
                     Outcome("failed", reason, _qbo_message(exc)),

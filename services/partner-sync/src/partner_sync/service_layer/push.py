@@ -139,7 +139,9 @@ class Pusher:
     async def _write_update(
         self, target: Target, key: str, token: str, fields: dict[str, Any], out: Pushed
     ) -> PartnerRecord:
-        rid = update_id(target.tenant_id, target.kind, target.partner_id, target.version, token)
+        rid = update_id(
+            target.tenant_id, target.kind, target.partner_id, target.version, key, token
+        )
         record = record_for_update(target.kind, key, token, fields)
         updated = await self._qbo.update(target.tenant_id, record, rid)
         out.request_id = rid
@@ -169,7 +171,9 @@ class Pusher:
                         return
                 else:
                     alternative = await self._alternative(session, target, name, hit.entity)
-                    if alternative is None or alternative.lower() in tried:
+                    # The same name back means the other kind's record was renamed to free it.
+                    repeated = alternative != name and alternative is not None
+                    if alternative is None or (repeated and alternative.lower() in tried):
                         out.conflict = self._conflict_message(name, hit.entity)
                         return
                     name = alternative
@@ -289,7 +293,12 @@ class Pusher:
         if current is None:
             return False
         rid = update_id(
-            target.tenant_id, other, holder.partner_id, holder.version, current.SyncToken or "0"
+            target.tenant_id,
+            other,
+            holder.partner_id,
+            holder.version,
+            hit.qbo_id,
+            current.SyncToken or "0",
         )
         record = record_for_update(
             other, hit.qbo_id, current.SyncToken or "0", {"DisplayName": renamed}

@@ -9,8 +9,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, or_, select, tuple_, update
+from sqlalchemy import case, func, literal_column, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from payment_poller.adapters.tables import PollerTables
@@ -145,7 +146,8 @@ class Repository:
         values: dict[str, Any] = {"claim_token": None, "claimed_by": None, "claim_expires_at": None}
         if error is None:
             values |= {
-                "cursor": cursor,
+                # A document learned during the poll may have rewound the cursor: keep that.
+                "cursor": case((c.cursor < claim.cursor, c.cursor), else_=cursor),
                 "last_success_at": func.now(),
                 "last_error": None,
                 "pending_trigger": "schedule",
@@ -158,12 +160,17 @@ class Repository:
             }
         if state is not None:
             values["state"] = state
-        # A webhook that arrived during the poll set next_poll_at earlier: keep that sooner time.
-        if "next_poll_at" in values:
-            values["next_poll_at"] = func.least(
-                values["next_poll_at"], func.coalesce(c.next_poll_at, values["next_poll_at"])
-            )
-            values["pending_trigger"] = values.get("pending_trigger", c.pending_trigger)
+        # The claim parked next_poll_at at the lease end; if it is earlier now, a webhook (or an
+        # operator) asked for a poll while this one ran: keep that time and its trigger.
+        planned = values["next_poll_at"]
+        requested = c.next_poll_at < c.claim_expires_at
+        values["next_poll_at"] = case(
+            (requested, func.least(c.next_poll_at, planned)), else_=planned
+        )
+        values["pending_trigger"] = case(
+            (requested, c.pending_trigger),
+            else_=values.get("pending_trigger", c.pending_trigger),
+        )
         result = await s.execute(
             update(self.t.schedule)
             .where(c.tenant_id == claim.tenant_id, c.claim_token == claim.token)
@@ -175,7 +182,8 @@ class Repository:
     # -- documents ------------------------------------------------------------------------------
     async def upsert_document(
         self, s: AsyncSession, tenant_id: str, doc: Doc, version: int
-    ) -> None:
+    ) -> bool:
+        """Store a synced document; True if we did not know it before."""
         t = self.t.documents
         stmt = insert(t).values(
             tenant_id=tenant_id,
@@ -189,7 +197,7 @@ class Repository:
             currency=doc.currency,
         )
         # An older snapshot never overwrites a newer one (redeliveries, reordering).
-        await s.execute(
+        result: Result[Any] = await s.execute(
             stmt.on_conflict_do_update(
                 index_elements=[t.c.tenant_id, t.c.kind, t.c.document_id],
                 set_={
@@ -199,6 +207,17 @@ class Repository:
                 | {"status": "synced", "updated_at": func.now()},
                 where=t.c.version <= stmt.excluded.version,
             )
+            # xmax is 0 only on a row this statement inserted (not on an updated one).
+            .returning(literal_column("xmax = 0"))
+        )
+        row = result.first()
+        return bool(row is not None and row[0])
+
+    async def rewind_cursor(self, s: AsyncSession, tenant_id: str, to: datetime) -> None:
+        """Re-read QBO from `to` on: payments made before we learned of a document still count."""
+        c = self.t.schedule.c
+        await s.execute(
+            update(self.t.schedule).where(c.tenant_id == tenant_id, c.cursor > to).values(cursor=to)
         )
 
     async def docs_by_qbo_id(

@@ -10,6 +10,7 @@ from payment_poller.adapters.repository import Repository
 from payment_poller.domain.model import Doc
 from qbsync_common.contract import events
 from qbsync_common.messaging.consumer import Delivery, Handler
+from qbsync_common.tenant_settings import TenantSettingsSource
 
 # Webhook entities that can change a payment's effect on our documents.
 PAYMENT_ENTITIES = frozenset({"Payment", "BillPayment", "Invoice", "Bill", "CreditMemo"})
@@ -18,6 +19,7 @@ PAYMENT_ENTITIES = frozenset({"Payment", "BillPayment", "Invoice", "Bill", "Cred
 @dataclass
 class Handlers:
     repo: Repository
+    tenant_settings: TenantSettingsSource
     default_interval_s: int
     debounce: timedelta
     wake: asyncio.Event
@@ -51,7 +53,10 @@ class Handlers:
             await self.repo.ensure_tenant(
                 s, tenant, interval_s=self.default_interval_s, cursor=delivery.envelope.time
             )
-            await self.repo.upsert_document(s, tenant, doc, data.version)
+            if await self.repo.upsert_document(s, tenant, doc, data.version):
+                # The tenant's cursor may be past a payment made on this document before its
+                # event reached us; the dedupe table makes re-reading that window harmless.
+                await self.repo.rewind_cursor(s, tenant, delivery.envelope.time)
 
     async def tenant_connected(self, delivery: Delivery) -> None:
         data = delivery.data
@@ -68,8 +73,10 @@ class Handlers:
         self, delivery: Delivery, realm_id: str | None, at: datetime, trigger: str
     ) -> None:
         tenant = delivery.envelope.tenantid
+        # Asked before the transaction: an unreachable gateway means a retry, not a held lock.
+        interval = (await self.tenant_settings.get(tenant)).payment_poll_interval_seconds
         async with delivery.transaction() as s:
-            await self.repo.ensure_tenant(s, tenant, interval_s=self.default_interval_s, cursor=at)
+            await self.repo.ensure_tenant(s, tenant, interval_s=interval, cursor=at)
             await self.repo.set_state(s, tenant, "connected", realm_id=realm_id, poll_now=trigger)
         self.wake.set()
 
@@ -87,6 +94,7 @@ class Handlers:
         raw = data.settings.get("payment_poll_interval_seconds", self.default_interval_s)
         interval = int(raw) if isinstance(raw, int | str) else self.default_interval_s
         tenant = delivery.envelope.tenantid
+        self.tenant_settings.apply_change(tenant, data.version, data.settings)
         async with delivery.transaction() as s:
             await self.repo.ensure_tenant(s, tenant, interval_s=interval, cursor=None)
             await self.repo.apply_settings(s, tenant, data.version, max(1, interval))

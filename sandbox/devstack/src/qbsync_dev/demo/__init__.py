@@ -1,0 +1,1 @@
+"""`qbsync-demo`: plays the upstream app against a running stack (the demo tenant's story)."""

@@ -1,0 +1,157 @@
+"""Operator API over HTTP (ASGI) against the real database and emulator: list, resync, clear,
+delete in QBO, set a key by hand, mark paid, remove from the queue, unsync a payment."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+import upstream as up
+from fastapi import FastAPI
+from world import World
+
+from invoice_sync.entrypoints.operator_api import operator_router
+from qbsync_common.contract.tenant_settings import TenantSettings
+from qbsync_common.operator_auth import OperatorKeys
+
+pytestmark = pytest.mark.integration
+
+KEY = {"X-API-Key": "operator-key"}
+
+
+@pytest.fixture
+async def world(new_world: Callable[..., Any]) -> World:
+    world: World = await new_world(settings=TenantSettings(export_payments_by_default=True))
+    await world.deliver(up.partner_synced(world.customer(f"Acme {world.tenant}")))
+    return world
+
+
+@pytest.fixture
+async def api(world: World) -> AsyncIterator[httpx.AsyncClient]:
+    app = FastAPI()
+    app.include_router(operator_router(world.ctx, OperatorKeys(["operator-key"])))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(
+        transport=transport, base_url=f"http://ops/v1/tenants/{world.tenant}"
+    ) as client:
+        yield client
+
+
+async def test_listing_needs_a_key_and_filters(world: World, api: httpx.AsyncClient) -> None:
+    await world.deliver(up.invoice())
+    await world.deliver(up.invoice(pro_forma=True))
+    assert (await api.get("/documents")).status_code == 401
+
+    synced = (await api.get("/documents", params={"status": "synced"}, headers=KEY)).json()
+    skipped = (await api.get("/documents", params={"reason": "pro-forma"}, headers=KEY)).json()
+    assert [d["status"] for d in synced] == ["synced"]
+    assert synced[0]["expected_total"] == "300.00"  # exact decimal string, never a float
+    assert [d["reason_code"] for d in skipped] == ["pro-forma"]
+
+
+async def test_failed_document_is_resynced_after_the_fix(
+    world: World, api: httpx.AsyncClient
+) -> None:
+    assert isinstance(world.ctx.settings, object)
+    world.ctx.settings.set(world.tenant, TenantSettings(income_account_id="31337"))  # type: ignore[attr-defined]
+    event = up.invoice()
+    await world.deliver(event)
+    assert (await world.document("invoice", event.invoice_id))["status"] == "failed"
+
+    world.ctx.settings.set(world.tenant, TenantSettings())  # type: ignore[attr-defined]
+    response = await api.post(f"/documents/invoice/{event.invoice_id}/resync", headers=KEY)
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "synced"
+    assert [h["outcome"] for h in response.json()["history"]][-2:] == ["operator:resync", "created"]
+    assert len(world.records("Invoice")) == 1
+
+
+async def test_delete_in_qbo_then_resync_creates_a_new_document(
+    world: World, api: httpx.AsyncClient
+) -> None:
+    event = up.invoice()
+    await world.deliver(event)
+    first = (await world.document("invoice", event.invoice_id))["sync_key"]
+    refused = await api.post(f"/documents/invoice/{event.invoice_id}/resync", headers=KEY)
+    assert refused.status_code == 409
+
+    deleted = await api.post(f"/documents/invoice/{event.invoice_id}/delete-in-qbo", headers=KEY)
+    assert deleted.json()["status"] == "cleared"
+    assert deleted.json()["sync_key"] is None
+    resynced = await api.post(f"/documents/invoice/{event.invoice_id}/resync", headers=KEY)
+
+    second = resynced.json()["sync_key"]
+    assert second not in (None, first)
+    live = [r for r in world.records("Invoice") if r.get("status") != "Deleted" and "Line" in r]
+    assert [r["Id"] for r in live] == [second]
+
+
+async def test_set_key_by_hand_adopts_the_qbo_document(
+    world: World, api: httpx.AsyncClient
+) -> None:
+    event = up.invoice(partner_id="c-2")  # waits: c-2 was never synced
+    await world.deliver(event)
+    customer = world.customer(f"Other {world.tenant}")
+    made = world.qbo(
+        "POST",
+        "invoice",
+        json={
+            "CustomerRef": {"value": customer},
+            "Line": [
+                {
+                    "Amount": 300,
+                    "DetailType": "SalesItemLineDetail",
+                    "SalesItemLineDetail": {"ItemRef": {"value": world.item_id("Services")}},
+                }
+            ],
+        },
+    )["Invoice"]
+
+    response = await api.put(
+        f"/documents/invoice/{event.invoice_id}/key", json={"sync_key": made["Id"]}, headers=KEY
+    )
+
+    assert response.json()["status"] == "synced"
+    assert response.json()["sync_key"] == made["Id"]
+    [synced] = await world.results("qbsync.document.synced.v1")
+    assert synced["data"]["adopted"] is True
+
+
+async def test_mark_paid_stops_payment_export(world: World, api: httpx.AsyncClient) -> None:
+    event = up.invoice()
+    await world.deliver(event)
+    marked = await api.post(f"/documents/invoice/{event.invoice_id}/mark-paid", headers=KEY)
+    assert marked.json()["marked_paid"] is True
+
+    pay = up.payment(event.invoice_id, "300.00")
+    await world.deliver(pay)
+    assert world.records("Payment") == []
+    assert (await world.payment(pay.payment_id))["status"] == "not_exported"
+
+
+async def test_remove_from_queue_reports_skipped(world: World, api: httpx.AsyncClient) -> None:
+    event = up.invoice(partner_id="c-3")
+    await world.deliver(event)
+    response = await api.post(f"/documents/invoice/{event.invoice_id}/remove", headers=KEY)
+
+    assert response.json()["status"] == "skipped"
+    [skipped] = await world.results("qbsync.document.skipped.v1")
+    assert skipped["data"]["reason_code"] == "removed-by-operator"
+
+
+async def test_unsync_payment_deletes_it_in_qbo(world: World, api: httpx.AsyncClient) -> None:
+    event = up.invoice()
+    await world.deliver(event)
+    pay = up.payment(event.invoice_id, "100.00")
+    await world.deliver(pay)
+    [payment] = world.records("Payment")
+
+    response = await api.post(f"/payments/{pay.payment_id}/unsync", headers=KEY)
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "unsynced"
+    gone = world.record("Payment", payment["Id"])
+    assert gone["deleted"] is True

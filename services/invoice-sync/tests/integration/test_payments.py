@@ -1,0 +1,104 @@
+"""Upstream payments into QBO: the tenant toggle, the per-payment override, linking to the invoice,
+partial and over-payments, and payments that wait for their invoice."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import upstream as up
+from world import World, money
+
+from qbsync_common.contract.tenant_settings import TenantSettings
+
+pytestmark = pytest.mark.integration
+
+EXPORT_ON = TenantSettings(export_payments_by_default=True)
+
+
+async def with_invoice(
+    new_world: Callable[..., Any], settings: TenantSettings
+) -> tuple[World, str]:
+    world: World = await new_world(settings=settings)
+    await world.deliver(up.partner_synced(world.customer(f"Acme {world.tenant}")))
+    event = up.invoice()
+    await world.deliver(event)
+    return world, event.invoice_id
+
+
+async def test_export_on_links_the_payment_and_marks_it_ours(new_world: Callable[..., Any]) -> None:
+    world, invoice_id = await with_invoice(new_world, EXPORT_ON)
+    pay = up.payment(invoice_id, "100.00")
+    await world.deliver(pay)
+
+    [exported] = await world.results("qbsync.payment.exported.v1")
+    assert exported["data"]["payment_id"] == pay.payment_id
+    [payment] = world.records("Payment")
+    assert payment["Id"] == exported["data"]["sync_key"]
+    assert "qbsync-op:" in payment["PrivateNote"]
+    undeposited = next(a for a in world.records("Account") if a["Name"] == "Undeposited Funds")
+    assert payment["DepositToAccountRef"]["value"] == undeposited["Id"]
+    invoice_key = (await world.document("invoice", invoice_id))["sync_key"]
+    assert payment["Line"][0]["LinkedTxn"][0]["TxnId"] == invoice_key
+    [invoice] = world.records("Invoice")
+    assert money(invoice["Balance"]) == Decimal("200.00")
+
+
+async def test_overpayment_leaves_the_rest_unapplied(new_world: Callable[..., Any]) -> None:
+    world, invoice_id = await with_invoice(new_world, EXPORT_ON)
+    await world.deliver(up.payment(invoice_id, "350.00"))
+
+    [payment] = world.records("Payment")
+    assert money(payment["TotalAmt"]) == Decimal("350.00")
+    assert money(payment["Line"][0]["Amount"]) == Decimal("300.00")
+    assert money(payment["UnappliedAmt"]) == Decimal("50.00")
+    assert money(world.records("Invoice")[0]["Balance"]) == Decimal(0)
+
+
+async def test_export_off_sends_nothing_unless_the_payment_asks(
+    new_world: Callable[..., Any],
+) -> None:
+    world, invoice_id = await with_invoice(new_world, TenantSettings())
+    quiet = up.payment(invoice_id, "10.00")
+    await world.deliver(quiet)
+    assert world.records("Payment") == []
+    assert (await world.payment(quiet.payment_id))["status"] == "not_exported"
+
+    loud = up.payment(invoice_id, "20.00", export_to_qbo=True)
+    await world.deliver(loud)
+    [payment] = world.records("Payment")
+    assert money(payment["TotalAmt"]) == Decimal("20.00")
+
+
+async def test_per_payment_override_can_turn_export_off(new_world: Callable[..., Any]) -> None:
+    world, invoice_id = await with_invoice(new_world, EXPORT_ON)
+    await world.deliver(up.payment(invoice_id, "20.00", export_to_qbo=False))
+    assert world.records("Payment") == []
+    assert await world.results("qbsync.payment.exported.v1") == []
+
+
+async def test_payment_waits_for_its_invoice(new_world: Callable[..., Any]) -> None:
+    world: World = await new_world(settings=EXPORT_ON)
+    event = up.invoice()
+    pay = up.payment(event.invoice_id, "300.00")
+    await world.deliver(pay)
+    assert (await world.payment(pay.payment_id))["status"] == "waiting_invoice"
+
+    await world.deliver(up.partner_synced(world.customer(f"Acme {world.tenant}")))
+    await world.deliver(event)
+
+    assert (await world.payment(pay.payment_id))["status"] == "exported"
+    [exported] = await world.results("qbsync.payment.exported.v1")
+    assert exported["data"]["invoice_id"] == event.invoice_id
+    assert money(world.records("Invoice")[0]["Balance"]) == Decimal(0)
+
+
+async def test_redelivered_payment_is_exported_once(new_world: Callable[..., Any]) -> None:
+    world, invoice_id = await with_invoice(new_world, EXPORT_ON)
+    pay = up.payment(invoice_id, "30.00")
+    await world.deliver(pay)
+    await world.deliver(pay)  # a new event id, same payment
+    assert len(world.records("Payment")) == 1
+    assert len(await world.results("qbsync.payment.exported.v1")) == 1
