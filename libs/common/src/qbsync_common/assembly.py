@@ -23,12 +23,13 @@ from qbsync_common.telemetry import instrument_sqlalchemy
 
 @dataclass(frozen=True)
 class Plumbing:
-    """Database, inbox/outbox and metrics of one service process."""
+    """Database, inbox/outbox, relay and metrics of one service process."""
 
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     tables: PlumbingTables
     outbox: Outbox
+    relay: OutboxRelay
     metrics: ServiceMetrics
     crash_hook: CrashHook
 
@@ -37,13 +38,25 @@ def plumbing(settings: ServiceSettings, metadata: MetaData) -> Plumbing:
     engine = create_engine(settings)
     instrument_sqlalchemy(engine)
     tables = plumbing_tables(metadata)
+    metrics = ServiceMetrics(settings.service_name)
+    crash_hook = CrashHook.from_env(settings.environment)
+    published = metrics.published
+    relay = OutboxRelay(
+        asyncpg_dsn(settings.database_url.get_secret_value()),
+        tables.schema,
+        on_published=lambda n: published.labels(metrics.service, "outbox", "ok").inc(n),
+        on_failed=lambda n: published.labels(metrics.service, "outbox", "error").inc(n),
+        crash_hook=crash_hook,
+        application_name=settings.service_name,
+    )
     return Plumbing(
         engine=engine,
         sessions=session_factory(engine),
         tables=tables,
-        outbox=Outbox(tables),
-        metrics=ServiceMetrics(settings.service_name),
-        crash_hook=CrashHook.from_env(settings.environment),
+        outbox=Outbox(tables, on_commit=relay.wake),
+        relay=relay,
+        metrics=metrics,
+        crash_hook=crash_hook,
     )
 
 
@@ -54,18 +67,6 @@ def runtime(
     *,
     jobs: Sequence[BackgroundJob] = (),
 ) -> ServiceRuntime:
-    relay = OutboxRelay(
-        asyncpg_dsn(settings.database_url.get_secret_value()),
-        parts.tables.schema,
-        on_published=lambda n: parts.metrics.published.labels(
-            parts.metrics.service, "outbox", "ok"
-        ).inc(n),
-        on_failed=lambda n: parts.metrics.published.labels(
-            parts.metrics.service, "outbox", "error"
-        ).inc(n),
-        crash_hook=parts.crash_hook,
-        application_name=settings.service_name,
-    )
     return ServiceRuntime(
         settings,
         engine=parts.engine,
@@ -83,6 +84,6 @@ def runtime(
             )
             for spec, handlers in consumers
         ],
-        relay=relay,
+        relay=parts.relay,
         jobs=jobs,
     )

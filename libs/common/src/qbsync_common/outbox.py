@@ -2,26 +2,31 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from collections.abc import Callable
+
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from qbsync_common.contract.envelope import Envelope
 from qbsync_common.contract.registry import encode, exchange_of
 from qbsync_common.tables import PlumbingTables
 from qbsync_common.telemetry import inject_headers
 
-
-def notify_channel(schema: str) -> str:
-    """The LISTEN/NOTIFY channel that wakes a schema's relay at commit."""
-    return f"{schema}_outbox"
+_WAKE_REGISTERED = "qbsync.outbox.wake"
 
 
 class Outbox:
-    """Writes events into the current transaction; nothing reaches the broker unless it commits."""
+    """Writes events into the current transaction; nothing reaches the broker unless it commits.
 
-    def __init__(self, tables: PlumbingTables) -> None:
+    `on_commit` (the local relay's wake-up) runs after a transaction that wrote events commits.
+    We deliberately do not use NOTIFY: it takes a database-wide lock at commit and serialises
+    every committing transaction; relays of other replicas find the rows by polling instead.
+    """
+
+    def __init__(self, tables: PlumbingTables, on_commit: Callable[[], None] | None = None) -> None:
         self._table = tables.outbox
-        self._channel = notify_channel(tables.schema)
+        self.on_commit = on_commit or (lambda: None)
 
     async def enqueue(
         self, session: AsyncSession, envelope: Envelope, *, exchange: str | None = None
@@ -40,5 +45,11 @@ class Outbox:
                 headers=headers,
             )
         )
-        # Delivered by PostgreSQL only if and when this transaction commits.
-        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": self._channel})
+        sync_session = session.sync_session
+        if not sync_session.info.get(_WAKE_REGISTERED):
+            sync_session.info[_WAKE_REGISTERED] = True
+            event.listen(sync_session, "after_commit", self._committed, once=True)
+
+    def _committed(self, session: Session) -> None:
+        session.info.pop(_WAKE_REGISTERED, None)
+        self.on_commit()

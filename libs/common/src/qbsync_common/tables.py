@@ -32,7 +32,11 @@ class PlumbingTables:
 
 
 def plumbing_tables(metadata: MetaData) -> PlumbingTables:
-    """Define inbox and outbox in `metadata`'s schema (the service's own)."""
+    """Define inbox and outbox in `metadata`'s schema (the service's own); idempotent."""
+    key = f"{metadata.schema}.inbox" if metadata.schema else "inbox"
+    if key in metadata.tables:
+        prefix = f"{metadata.schema}." if metadata.schema else ""
+        return PlumbingTables(metadata.tables[key], metadata.tables[f"{prefix}outbox"])
     inbox = Table(
         "inbox",
         metadata,

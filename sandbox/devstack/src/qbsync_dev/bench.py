@@ -14,6 +14,8 @@ CASES: dict[str, str] = {
     "emulator": "qbsync_dev.bench_qbo:run_emulator",
     "qbo-client": "qbsync_dev.bench_qbo:run_client",
     "payment-poller": "qbsync_dev.bench_payment_poller:run",
+    "invoice-sync": "qbsync_dev.bench_invoice_sync:run",
+    "partner-sync": "qbsync_dev.bench_partner_sync:run",
 }
 
 

@@ -89,6 +89,11 @@ class TenantSettings(BaseModel):
     projects_as_sub_customers: bool = Field(
         False, description="Create upstream projects as QBO sub-customers of their client"
     )
+    bill_lines_billable_to_client: bool = Field(
+        False,
+        description="Vendor bill lines carry the invoice's client (or the project's sub-customer) "
+        "as billable customer",
+    )
     name_disambiguation: NameDisambiguation = Field(
         default_factory=lambda: NameDisambiguation(),
         description="Suffixes used when a client and a vendor share a name",

@@ -209,7 +209,11 @@ class EventConsumer:
             envelope, data, attempt, self.name, self._sessions, self._tables, self._crash_hook
         )
         try:
-            if await self._already_processed(envelope.id):
+            # A first delivery skips the look-up (the final transaction's inbox insert still
+            # catches publisher-side duplicates); a redelivery or retry may be done already,
+            # and finding out before the handler runs saves its external calls.
+            maybe_done = message.redelivered or attempt > 1
+            if maybe_done and await self._already_processed(envelope.id):
                 raise DuplicateEvent(envelope.id)
             self._crash_hook("before-handler")
             await handler(delivery)

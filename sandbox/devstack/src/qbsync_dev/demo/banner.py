@@ -8,7 +8,7 @@ from qbsync_dev.stack import EMULATOR, GATEWAY, SERVICES, StackSpec
 
 
 def banner(spec: StackSpec, env: DemoEnvironment, tenant: ConnectedTenant) -> str:
-    view = f"{env.emulator_url}/_emulator/view/{tenant.realm_id}"
+    view = f"{env.emulator_url}/_emulator/view/{tenant.realm_id}?refresh=3"
     lines = [
         "",
         "qbsync is running. Ctrl-C stops everything.",

@@ -82,7 +82,8 @@ async def connect(
     started = _check(await client.post(link), "press Connect", 303)
     to_intuit = started.headers["location"]
     # The gateway binds the callback to this browser with a cookie; carry it like a browser.
-    cookies = dict(started.cookies)
+    for name, value in started.cookies.items():
+        client.cookies.set(name, value)
     approve = {"realm_id": realm_id}
     approve_url = f"{env.emulator_url}/_emulator/apps/{env.client_id}/auto-approve"
     _check(await client.put(approve_url, json=approve), "auto-approve consent")
@@ -90,7 +91,7 @@ async def connect(
     callback = consent.headers["location"]
     if not callback.startswith(f"{env.gateway_url}/oauth/callback"):
         raise SetupError(f"Intuit redirected to {callback}, not the gateway's callback")
-    _check(await client.get(callback, cookies=cookies), "OAuth callback", 200, 303)
+    _check(await client.get(callback), "OAuth callback", 200, 303)
     await wait_connected(client, env, tenant_id, realm_id)
     # The link just used is spent; leave one a person can open to see the connect page.
     return ConnectedTenant(tenant_id, realm_id, await connect_link(client, env, tenant_id))

@@ -1,0 +1,88 @@
+"""A whole private qbsync stack for system tests: its own RabbitMQ vhost, its own database, every
+service and the emulator as real processes on free ports."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from urllib.parse import quote
+
+import asyncpg
+import pytest
+from qbsync_dev import supervisor
+from qbsync_dev.stack import SERVICES, StackSpec
+
+PG_ADMIN_DSN = os.environ.get("QBSYNC_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432")
+BROKER_BASE = os.environ.get("QBSYNC_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/")
+
+
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", *args], check=True, capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def broker_vhost_url() -> Iterator[str]:
+    """A private vhost: the stack's queues (partner-sync, invoice-sync...) have the same names as
+    every other stack's, and a shared queue would hand our events to another test's services."""
+    if shutil.which("rabbitmqctl") is None:
+        # Without broker admin rights the default vhost is the only choice (CI has rabbitmqctl).
+        yield BROKER_BASE
+        return
+    vhost = f"qbsync-e2e-{uuid.uuid4().hex[:8]}"
+    _rabbitmqctl("add_vhost", vhost)
+    try:
+        _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+        yield BROKER_BASE.rstrip("/") + "/" + quote(vhost, safe="")
+    finally:
+        _rabbitmqctl("delete_vhost", vhost)
+
+
+async def _migrate(url: str, service: str) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        service.replace("-", "_"),
+        "migrate",
+        env={**os.environ, "QBSYNC_DATABASE_URL": url, "QBSYNC_LOG_LEVEL": "WARNING"},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(f"{service} migrate failed:\n{output.decode(errors='replace')}")
+
+
+@pytest.fixture(scope="module")
+async def private_database_url() -> AsyncIterator[str]:
+    """A database of its own (dropped afterwards), migrated by every service at once: schemas
+    are per service, so the four migrations do not interfere."""
+    name = f"qbsync_e2e_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(f"{PG_ADMIN_DSN}/postgres")
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    url = f"{PG_ADMIN_DSN}/{name}".replace("postgresql://", "postgresql+asyncpg://", 1)
+    try:
+        await asyncio.gather(*(_migrate(url, service) for service, _ in SERVICES))
+        yield url
+    finally:
+        admin = await asyncpg.connect(f"{PG_ADMIN_DSN}/postgres")
+        try:
+            with contextlib.suppress(asyncpg.PostgresError):
+                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+@pytest.fixture(scope="module")
+async def stack(private_database_url: str, broker_vhost_url: str) -> AsyncIterator[StackSpec]:
+    spec = StackSpec.random_ports(private_database_url, broker_url=broker_vhost_url)
+    async with supervisor.running(spec):
+        yield spec
