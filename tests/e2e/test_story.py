@@ -204,9 +204,12 @@ async def test_publish_command_refuses_invalid_events_and_publishes_valid_ones(
         synced = None
         while synced is None and time.monotonic() < deadline:
             result = await feed.next(deadline - time.monotonic())
-            if result and result[0].tenantid == tenant_id:
-                if isinstance(result[1], events.PartnerSynced):
-                    synced = result[1]
+            if (
+                result
+                and result[0].tenantid == tenant_id
+                and isinstance(result[1], events.PartnerSynced)
+            ):
+                synced = result[1]
     assert synced is not None and synced.partner_id == "c-pub"
     async with httpx.AsyncClient(timeout=10) as http:
         customers = await _records(http, stack, realm, "Customer")

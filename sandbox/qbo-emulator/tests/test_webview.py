@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from playwright.async_api import Browser, Page, async_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -18,14 +20,12 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-HOSTILE = '<script>window.pwned = 1</script><b>Bold & Co</b>'
+HOSTILE = "<script>window.pwned = 1</script><b>Bold & Co</b>"
 
 pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (apt install chromium)"
+    not CHROMIUM.exists(),
+    reason="needs Debian's chromium at /usr/bin/chromium (apt install chromium)",
 )
-
-if CHROMIUM.exists():
-    from playwright.async_api import Browser, Page, async_playwright
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +43,9 @@ async def page(browser: Browser) -> AsyncIterator[Page]:
     await context.close()
 
 
-def _create(api: Callable[..., httpx.Response], entity: str, body: dict[str, object]) -> dict:  # type: ignore[type-arg]
+def _create(
+    api: Callable[..., httpx.Response], entity: str, body: dict[str, Any]
+) -> dict[str, Any]:
     answer = api("POST", entity.lower(), json=body)
     answer.raise_for_status()
     return dict(answer.json()[entity])
@@ -60,7 +62,7 @@ async def test_company_page_shows_customers_invoices_balances_and_payments(
     tag = uuid.uuid4().hex[:6]
     customer = _create(api, "Customer", {"DisplayName": f"Acme {tag}"})
     vendor = _create(api, "Vendor", {"DisplayName": f"Lingua {tag}"})
-    items = api("POST", "query", content="select * from Item", headers={"Content-Type": "application/text"})
+    items = api("GET", "query", params={"query": "select * from Item where Name = 'Services'"})
     item_id = items.json()["QueryResponse"]["Item"][0]["Id"]
     invoice = _create(
         api,
@@ -77,10 +79,11 @@ async def test_company_page_shows_customers_invoices_balances_and_payments(
             ],
         },
     )
-    paid = httpx.post(
-        f"{emulator_url}/_emulator/companies/{realm_id}/payments",
-        json={"invoice_id": invoice["Id"], "amount": "120.00"},
-    )
+    async with httpx.AsyncClient() as client:
+        paid = await client.post(
+            f"{emulator_url}/_emulator/companies/{realm_id}/payments",
+            json={"invoice_id": invoice["Id"], "amount": "120.00"},
+        )
     paid.raise_for_status()
 
     response = await page.goto(f"{emulator_url}/_emulator/view/{realm_id}")
@@ -90,7 +93,9 @@ async def test_company_page_shows_customers_invoices_balances_and_payments(
     vendors = _rows(await page.locator("#vendors tbody tr").all_inner_texts())
     assert any(f"Lingua {tag}" in row for row in vendors)
     (inv_row,) = [
-        r for r in _rows(await page.locator("#invoices tbody tr").all_inner_texts()) if f"INV-{tag}" in r
+        r
+        for r in _rows(await page.locator("#invoices tbody tr").all_inner_texts())
+        if f"INV-{tag}" in r
     ]
     # 300 invoiced, 120 received in QuickBooks: 180 still owed.
     assert f"Acme {tag}" in inv_row and "300" in inv_row and "180" in inv_row

@@ -68,7 +68,8 @@ class StackSpec:
     @classmethod
     def default(cls) -> StackSpec:
         """The ports `make run` uses; the gateway's development defaults point at them."""
-        return cls(database_url(), {EMULATOR: EMULATOR_PORT, **dict(SERVICES)})
+        ports = {EMULATOR: EMULATOR_PORT, **dict(SERVICES)}
+        return cls(database_url(), ports, os.environ.get("QBSYNC_BROKER_URL"))
 
     @classmethod
     def random_ports(

@@ -279,3 +279,45 @@ async def test_company_that_cannot_take_documents_gets_a_clear_message(
     assert "424242" in failed["data"]["message"]
     assert "does not exist" in failed["data"]["message"]
     assert world.records("Invoice") == []
+
+
+async def test_item_made_inactive_in_qbo_is_looked_up_again_and_reported(
+    new_world: Callable[..., Any],
+) -> None:
+    from qbsync_common.messaging.errors import TransientError
+
+    world, _ = await ready(new_world)
+    await world.deliver(up.invoice())
+    item = next(i for i in world.records("Item") if i["Name"] == "Translation")
+    world.qbo(
+        "POST",
+        "item",
+        json={"Id": item["Id"], "SyncToken": item["SyncToken"], "sparse": True, "Active": False},
+    )
+    event = up.invoice()
+    with pytest.raises(TransientError):
+        await world.deliver(event)  # the cached id is refused: forget it, retry later
+    await world.deliver(event)  # the retry finds the item inactive and says so
+
+    [failed] = await world.results("qbsync.document.sync_failed.v1")
+    assert failed["data"]["reason_code"] == "company-not-ready"
+    assert "'Translation' is inactive" in failed["data"]["message"]
+    assert len(world.records("Invoice")) == 1
+
+
+async def test_bill_lines_carry_the_client_when_the_tenant_wants(
+    new_world: Callable[..., Any],
+) -> None:
+    world: World = await new_world(settings=TenantSettings(bill_lines_billable_to_client=True))
+    vendor = world.vendor(f"Vendor {world.tenant}")
+    client = world.customer(f"Client {world.tenant}")
+    await world.deliver(up.partner_synced(vendor, partner_id="v-1", kind="vendor"))
+    await world.deliver(up.partner_synced(client, partner_id="c-5"))
+    await world.deliver(
+        up.invoice(kind="vendor", status="approved", partner_id="v-1", client_id="c-5")
+    )
+
+    [bill] = world.records("Bill")
+    details = [line["ItemBasedExpenseLineDetail"] for line in bill["Line"]]
+    assert {d["CustomerRef"]["value"] for d in details} == {client}
+    assert {d["BillableStatus"] for d in details} == {"Billable"}

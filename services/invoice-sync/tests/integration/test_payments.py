@@ -102,3 +102,49 @@ async def test_redelivered_payment_is_exported_once(new_world: Callable[..., Any
     await world.deliver(pay)  # a new event id, same payment
     assert len(world.records("Payment")) == 1
     assert len(await world.results("qbsync.payment.exported.v1")) == 1
+
+
+async def test_vendor_payment_becomes_a_bill_payment(new_world: Callable[..., Any]) -> None:
+    world: World = await new_world(settings=EXPORT_ON)
+    vendor = world.vendor(f"Vendor {world.tenant}")
+    await world.deliver(up.partner_synced(vendor, partner_id="v-1", kind="vendor"))
+    bill = up.invoice(kind="vendor", status="approved", partner_id="v-1")
+    await world.deliver(bill)
+    pay = up.payment(bill.invoice_id, "120.00", invoice_kind="vendor")
+    await world.deliver(pay)
+
+    [exported] = await world.results("qbsync.payment.exported.v1")
+    [payment] = world.records("BillPayment")
+    assert payment["Id"] == exported["data"]["sync_key"]
+    assert payment["VendorRef"]["value"] == vendor
+    assert payment["PayType"] == "Check"
+    assert "qbsync-op:" in payment["PrivateNote"]
+    assert money(world.records("Bill")[0]["Balance"]) == Decimal("180.00")
+
+
+async def test_crash_after_payment_create_does_not_pay_twice(
+    new_world: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from invoice_sync.adapters import repository
+
+    world, invoice_id = await with_invoice(new_world, EXPORT_ON)
+    pay = up.payment(invoice_id, "100.00")
+    real = repository.save_payment
+    calls = {"n": 0}
+
+    async def crash_on_final_write(session: Any, values: dict[str, Any]) -> None:
+        if values.get("status") == "exported" and calls["n"] == 0:
+            calls["n"] += 1
+            raise RuntimeError("killed after QBO created the payment, before our commit")
+        await real(session, values)
+
+    monkeypatch.setattr(repository, "save_payment", crash_on_final_write)
+    with pytest.raises(RuntimeError):
+        await world.deliver(pay, event_id="evt-pay-crash")
+    assert (await world.payment(pay.payment_id))["status"] == "exporting"
+    await world.deliver(pay, event_id="evt-pay-crash")
+
+    assert len(world.records("Payment")) == 1
+    [exported] = await world.results("qbsync.payment.exported.v1")
+    assert exported["data"]["sync_key"] == world.records("Payment")[0]["Id"]
+    assert money(world.records("Invoice")[0]["Balance"]) == Decimal("200.00")

@@ -1,4 +1,4 @@
-"""The whole gateway service (bootstrap.build) served by uvicorn on a random port, wired to the emulator.
+"""The whole gateway service (bootstrap.build) served by uvicorn on a random port, with the emulator.
 
 Only the HTTP app runs: the runtime's outbox relay and background jobs stay off, because the
 test database's `oauth_gateway` schema is shared with parallel runs and a relay would publish
@@ -36,6 +36,9 @@ from qbsync_common.telemetry import instrument_fastapi
 
 SCHEMA = "oauth_gateway"
 SERVICE = "partner-sync"
+# The gateway is served on 127.0.0.1 and reaches Intuit as localhost: two different sites for a
+# browser, as in production, so SameSite rules on the callback cookie are really exercised.
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
 
 def free_port() -> int:
@@ -51,6 +54,11 @@ class Emulator:
     url: str
     client_id: str
     client_secret: str
+
+    @property
+    def public_url(self) -> str:
+        """Intuit as the gateway and browsers address it (another site than the gateway)."""
+        return self.url.replace("//127.0.0.1:", "//localhost:")
 
     async def admin(self, method: str, path: str, body: Any = None) -> Any:
         async with httpx.AsyncClient(base_url=f"{self.url}/_emulator") as client:
@@ -191,7 +199,7 @@ class Landing:
 
 
 async def follow_to_return_url(client: httpx.AsyncClient, first: httpx.Response) -> Landing:
-    """Follow redirects as a browser would until one leaves 127.0.0.1 (the tenant's own app)."""
+    """Follow redirects as a browser would until one leaves this machine (the tenant's app)."""
     resp = first
     visited: list[str] = []
     codes: list[str] = []
@@ -199,7 +207,7 @@ async def follow_to_return_url(client: httpx.AsyncClient, first: httpx.Response)
         location = str(resp.url.join(resp.headers["location"]))
         code = parse_qs(urlsplit(location).query).get("code")
         codes += code or []
-        if urlsplit(location).hostname != "127.0.0.1":
+        if urlsplit(location).hostname not in LOCAL_HOSTS:
             return Landing(location, visited, codes)
         visited.append(location)
         resp = await client.get(location)
@@ -207,7 +215,7 @@ async def follow_to_return_url(client: httpx.AsyncClient, first: httpx.Response)
 
 
 async def connect(gw: LiveGateway, tenant: str, realm_id: str) -> Landing:
-    """Operator link → connect page → button → emulator auto-approves → callback; the landing URL."""
+    """Operator link → connect page → button → emulator auto-approves → callback → return URL."""
     await gw.emulator.auto_approve(realm_id)
     link = await gw.link(tenant)
     async with gw.client() as browser:
@@ -217,7 +225,7 @@ async def connect(gw: LiveGateway, tenant: str, realm_id: str) -> Landing:
         assert page.headers["cache-control"] == "no-store"
         pressed = await browser.post(link)
         assert pressed.status_code == 303
-        assert pressed.headers["location"].startswith(f"{gw.emulator.url}/connect/oauth2?")
+        assert pressed.headers["location"].startswith(f"{gw.emulator.public_url}/connect/oauth2?")
         landing = await follow_to_return_url(browser, pressed)
     assert any(url.startswith(f"{gw.url}/oauth/callback?") for url in landing.visited)
     assert len(landing.codes) == 1
@@ -268,7 +276,7 @@ async def live_gateway(
         database_url=SecretStr(database_url),
         http_port=port,
         log_level=log_level,
-        intuit_discovery_url=f"{emulator_url}/.well-known/openid_configuration",
+        intuit_discovery_url=f"{emulator.public_url}/.well-known/openid_configuration",
         intuit_client_id=emulator.client_id,
         intuit_client_secret=SecretStr(emulator.client_secret),
         intuit_redirect_uri=f"{base}/oauth/callback",

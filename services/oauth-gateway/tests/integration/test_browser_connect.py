@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 pytestmark = [
     pytest.mark.integration,
+    pytest.mark.slow,  # a real browser: about 2 s per test
     pytest.mark.skipif(
         not os.path.exists("/usr/bin/chromium"),
         reason="needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)",
@@ -74,8 +75,16 @@ async def open_consent(gw: LiveGateway, page: Page, tenant: str) -> None:
     await page.goto(await gw.link(tenant))
     button = page.get_by_role("button", name="Connect to QuickBooks")
     await button.click()
-    await page.wait_for_url(f"{gw.emulator.url}/connect/oauth2?**")
+    await page.wait_for_url(f"{gw.emulator.public_url}/connect/oauth2?**")
     assert await page.locator("h1").inner_text() == "Connect qbsync test to QuickBooks"
+
+
+async def connect_in_browser(gw: LiveGateway, page: Page, tenant: str, realm_id: str) -> None:
+    """Pick the company on the consent page, press Connect, wait for the tenant's app."""
+    await open_consent(gw, page, tenant)
+    await page.select_option("#realm_id", realm_id)
+    await page.get_by_role("button", name="Connect", exact=True).click()
+    await page.wait_for_url("https://app.test/**")
 
 
 async def test_admin_picks_the_company_and_lands_back_in_the_app(
@@ -84,10 +93,7 @@ async def test_admin_picks_the_company_and_lands_back_in_the_app(
     realm_id = await gw.emulator.company()
     tenant = await gw.new_tenant(RETURN_URL)
     tenants.append(tenant)
-    await open_consent(gw, page, tenant)
-    await page.select_option("#realm_id", realm_id)
-    await page.get_by_role("button", name="Connect", exact=True).click()
-    await page.wait_for_url("https://app.test/**")
+    await connect_in_browser(gw, page, tenant, realm_id)
 
     outcome = parse_qs(urlsplit(page.url).query)
     assert outcome == {"x": ["1"], "qbsync_tenant_id": [tenant], "qbsync_outcome": ["connected"]}
@@ -97,6 +103,57 @@ async def test_admin_picks_the_company_and_lands_back_in_the_app(
     token = await gw.access_token(tenant)
     assert token.status_code == 200
     assert (await gw.emulator.qbo_status(realm_id, token.json()["access_token"]))[0] == 200
+
+
+async def test_tenant_admin_disconnects_from_a_link(
+    gw: LiveGateway, page: Page, tenants: list[str]
+) -> None:
+    realm_id = await gw.emulator.company()
+    tenant = await gw.new_tenant(RETURN_URL)
+    tenants.append(tenant)
+    await connect_in_browser(gw, page, tenant, realm_id)
+    access_token = (await gw.access_token(tenant)).json()["access_token"]
+
+    await page.goto(await gw.link(tenant, "disconnect"))
+    await page.get_by_role("button", name="Disconnect").click()
+    await page.wait_for_load_state()
+
+    assert await page.locator("h1").inner_text() == "\u2713 Disconnected"
+    assert (await gw.tenant(tenant))["state"] == "disconnected"
+    assert (await gw.emulator.qbo_status(realm_id, access_token))[0] == 401
+    assert (await gw.events(tenant))[-1] == "qbsync.tenant.disconnected.v1"
+
+
+async def test_reconnect_accepts_only_the_company_that_was_connected(
+    gw: LiveGateway, page: Page, tenants: list[str]
+) -> None:
+    realm_id, other_realm = await gw.emulator.company(), await gw.emulator.company()
+    tenant = await gw.new_tenant(RETURN_URL)
+    tenants.append(tenant)
+    await connect_in_browser(gw, page, tenant, realm_id)
+    access_token = (await gw.access_token(tenant)).json()["access_token"]
+    # The grant dies at Intuit; a service's 401 report makes the gateway find out.
+    (grant,) = [g for g in await gw.emulator.grants() if g["realm_id"] == realm_id]
+    await gw.emulator.revoke(grant["refresh_token"])
+    assert (await gw.access_token(tenant, failed_token=access_token)).status_code == 409
+    reconnect_url = (await gw.tenant(tenant))["reconnect_url"]
+
+    async def reconnect_choosing(company: str) -> dict[str, list[str]]:
+        await page.goto(reconnect_url)
+        await page.get_by_role("button", name="Reconnect to QuickBooks").click()
+        await page.wait_for_url(f"{gw.emulator.public_url}/connect/oauth2?**")
+        await page.select_option("#realm_id", company)
+        await page.get_by_role("button", name="Connect", exact=True).click()
+        await page.wait_for_url("https://app.test/**")
+        return parse_qs(urlsplit(page.url).query)
+
+    assert (await reconnect_choosing(other_realm))["qbsync_outcome"] == ["realm-mismatch"]
+    assert (await gw.tenant(tenant))["state"] == "needs_reauthorization"
+    assert (await reconnect_choosing(realm_id))["qbsync_outcome"] == ["connected"]
+    view = await gw.tenant(tenant)
+    assert (view["state"], view["realm_id"]) == ("connected", realm_id)
+    renewed = (await gw.access_token(tenant)).json()["access_token"]
+    assert (await gw.emulator.qbo_status(realm_id, renewed))[0] == 200
 
 
 async def test_cancel_on_the_consent_page_shows_access_denied(

@@ -48,6 +48,7 @@ CONSUMER = ConsumerSpec(
         (EVENTS_EXCHANGE, "qbsync.partner.*.v1"),
         (EVENTS_EXCHANGE, "qbsync.project.*.v1"),
         (EVENTS_EXCHANGE, "qbsync.tenant.settings_changed.v1"),
+        (EVENTS_EXCHANGE, "qbsync.qbo.entities_changed.v1"),
         (RESULTS_EXCHANGE, "qbsync.tenant.connected.v1"),
         (RESULTS_EXCHANGE, "qbsync.tenant.connection_recovered.v1"),
     ],
@@ -73,6 +74,7 @@ class PartnerSync:
             "qbsync.tenant.connected.v1": h.on_tenant_reconnected,
             "qbsync.tenant.connection_recovered.v1": h.on_tenant_reconnected,
             "qbsync.tenant.settings_changed.v1": h.on_settings_changed,
+            "qbsync.qbo.entities_changed.v1": h.on_qbo_entities_changed,
         }
 
 

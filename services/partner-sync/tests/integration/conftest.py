@@ -7,6 +7,7 @@ so tests running in parallel never see each other's rows, messages or QBO record
 from __future__ import annotations
 
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -129,6 +130,17 @@ async def running(harness: Harness) -> ServiceUnderTest:
     await sut.start()
     harness.services.append(sut)
     return sut
+
+
+@pytest.fixture
+def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Processes a test starts; killed at teardown whatever happened."""
+    started: list[subprocess.Popen[bytes]] = []
+    yield started
+    for p in started:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
 
 
 @pytest.fixture

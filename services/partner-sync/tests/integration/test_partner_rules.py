@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
+
 import pytest
 from partner_harness import Harness, ServiceUnderTest
 
@@ -237,3 +240,41 @@ async def test_an_older_version_never_overwrites_a_newer_one(
     assert results[1]["data"]["reason_code"] == "older-version"
     [record] = await harness.qbo_named("Versioned")
     assert record["PrimaryEmailAddr"]["Address"] == "new@versioned.example"
+
+
+async def test_a_record_renamed_by_hand_is_not_adopted_under_its_old_name(
+    harness: Harness, running: ServiceUnderTest
+) -> None:
+    made = await harness.qbo_api("POST", "customer", json={"DisplayName": "Before Rename"})
+    record = made.json()["Customer"]
+    await running.service.directory.names(harness.tenant)  # the index knows "Before Rename"
+    renamed = await harness.qbo_api(
+        "POST",
+        "customer",
+        json={
+            "Id": record["Id"],
+            "SyncToken": record["SyncToken"],
+            "DisplayName": "After Rename",
+            "sparse": True,
+        },
+    )
+    assert renamed.status_code == 200
+    await harness.publish(
+        events.QboEntitiesChanged(
+            realm_id=harness.realm,
+            entities=[
+                events.EntityChange(
+                    name="Customer",
+                    id=record["Id"],
+                    operation="Update",
+                    last_updated=datetime.now(UTC),
+                )
+            ],
+        )
+    )
+    await asyncio.sleep(0.5)  # the webhook event has no result; let it be consumed
+    await harness.upsert("c-15", "Before Rename")
+    [result] = await harness.result("c-15")
+    assert result["data"]["adopted"] is False
+    assert result["data"]["sync_key"] != record["Id"]
+    assert len(await harness.qbo_named("After Rename")) == 1

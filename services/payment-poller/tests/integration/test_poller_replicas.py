@@ -94,7 +94,7 @@ async def test_a_replica_whose_claim_lapsed_cannot_commit(world: World) -> None:
 async def _claim(world: World, p: Assembled):  # type: ignore[no-untyped-def]
     await world.sql("UPDATE {s}.poll_schedule SET next_poll_at = now() WHERE tenant_id = :t")
     async with p.parts.sessions() as s, s.begin():
-        [claim] = await p.repo.claim_due(s, p.poller.replica, p.poller.settings.lease, 1)
+        [claim] = await p.repo.schedule.claim_due(s, p.poller.replica, p.poller.settings.lease, 1)
     return claim
 
 

@@ -43,7 +43,8 @@ class DemoEnvironment:
         return cls(
             os.environ.get("QBSYNC_DEMO_EMULATOR_URL", spec.url(EMULATOR)),
             os.environ.get("QBSYNC_DEMO_GATEWAY_URL", spec.url(GATEWAY)),
-            os.environ.get("QBSYNC_DEMO_BROKER_URL", DEFAULT_BROKER_URL),
+            os.environ.get("QBSYNC_DEMO_BROKER_URL")
+            or os.environ.get("QBSYNC_BROKER_URL", DEFAULT_BROKER_URL),
             os.environ.get("QBSYNC_DEMO_OPERATOR_KEY", OPERATOR_KEY),
         )
 

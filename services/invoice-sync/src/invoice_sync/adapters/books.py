@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from invoice_sync.domain.preflight import AccountFact, CompanyFacts
-from invoice_sync.service_layer.ports import NamedEntity, NamedRef, QboDocument, QboPayment
+from invoice_sync.service_layer.ports import (
+    NamedEntity,
+    NamedRef,
+    PaymentKind,
+    QboDocument,
+    QboPayment,
+)
 from qbo_client import (
     Account,
     Bill,
+    BillPayment,
     CreditMemo,
     Invoice,
     Item,
@@ -24,6 +32,10 @@ from qbo_client.client import TenantSession
 from qbo_client.models.transactions import Transaction
 from qbsync_common.contract.values import DocumentKind
 
+PAYMENTS: dict[PaymentKind, type[Payment] | type[BillPayment]] = {
+    "Payment": Payment,
+    "BillPayment": BillPayment,
+}
 ENTITIES: dict[DocumentKind, type[Invoice] | type[Bill] | type[CreditMemo]] = {
     "invoice": Invoice,
     "bill": Bill,
@@ -113,13 +125,31 @@ class QboBooks:
         )
         return str(term.Id)
 
-    async def create_payment(self, body: dict[str, Any], *, request_id: str) -> QboPayment:
-        payment = await self._s.create(Payment.model_validate(body), request_id=request_id)
-        return QboPayment(str(payment.Id), str(payment.SyncToken))
+    async def create_payment(
+        self, kind: PaymentKind, body: dict[str, Any], *, request_id: str
+    ) -> QboPayment:
+        cls = PAYMENTS[kind]
+        return _payment(await self._s.create(cls.model_validate(body), request_id=request_id))
 
-    async def delete_payment(self, qbo_id: str, *, request_id: str) -> None:
-        current = await self._s.get(Payment, qbo_id)
+    async def payments_on(self, kind: PaymentKind, txn_date: date) -> list[QboPayment]:
+        found = await self._s.query(
+            Query(PAYMENTS[kind]).where("TxnDate", "=", txn_date.isoformat())
+        )
+        return [_payment(p) for p in found]
+
+    async def delete_payment(self, kind: PaymentKind, qbo_id: str, *, request_id: str) -> None:
+        current = await self._s.get(PAYMENTS[kind], qbo_id)
         await self._s.delete(current, request_id=request_id)
+
+
+def _payment(payment: Payment | BillPayment) -> QboPayment:
+    party = getattr(payment, "CustomerRef", None) or getattr(payment, "VendorRef", None)
+    return QboPayment(
+        str(payment.Id),
+        str(payment.SyncToken),
+        party_key=party.value if party else None,
+        private_note=payment.PrivateNote,
+    )
 
 
 def _document(doc: Transaction) -> QboDocument:

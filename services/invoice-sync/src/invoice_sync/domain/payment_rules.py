@@ -46,6 +46,37 @@ def payment_amounts(
     return PaymentAmounts(total, applied, total - applied, rate)
 
 
+def bill_payment_payload(
+    amounts: PaymentAmounts,
+    *,
+    vendor_key: str,
+    bill_key: str,
+    paid_on: str,
+    bank_account_id: str,
+    currency: str | None,
+    operation: str,
+    payment_id: str,
+) -> dict[str, Any]:
+    """A check bill payment; QBO keeps no unapplied money on bill payments, so only the part the
+    bill still owes is paid (the caller reports any excess)."""
+    body: dict[str, Any] = {
+        "VendorRef": {"value": vendor_key},
+        "PayType": "Check",
+        "CheckPayment": {"BankAccountRef": {"value": bank_account_id}},
+        "TotalAmt": amounts.applied,
+        "TxnDate": paid_on,
+        "PrivateNote": f"Recorded upstream as payment {payment_id}. {marker(operation)}",
+        "Line": [
+            {"Amount": amounts.applied, "LinkedTxn": [{"TxnId": bill_key, "TxnType": "Bill"}]}
+        ],
+    }
+    if currency is not None:
+        body["CurrencyRef"] = {"value": currency}
+        if amounts.exchange_rate is not None:
+            body["ExchangeRate"] = amounts.exchange_rate
+    return body
+
+
 def payment_payload(
     amounts: PaymentAmounts,
     *,

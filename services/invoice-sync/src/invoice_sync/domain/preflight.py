@@ -43,6 +43,7 @@ class CompanyProfile:
     income_account_id: str | None
     expense_account_id: str | None
     deposit_account_id: str | None
+    bank_account_id: str | None
     problems: tuple[str, ...]
     notes: tuple[str, ...]
 
@@ -71,6 +72,9 @@ def assess(facts: CompanyFacts, policy: SyncPolicy) -> CompanyProfile:
         deposit = next(
             (a for a in facts.accounts if a.active and a.sub_type == "UndepositedFunds"), None
         )
+    # Bill payments are paid from a bank account: the deposit account if it is one, else the first.
+    bank = deposit if deposit is not None and deposit.account_type == "Bank" else None
+    bank = bank or next((a for a in facts.accounts if a.active and a.account_type == "Bank"), None)
     if not facts.custom_txn_numbers:
         notes.append(
             "Custom transaction numbers are off in QuickBooks; qbsync still sends upstream numbers."
@@ -84,6 +88,7 @@ def assess(facts: CompanyFacts, policy: SyncPolicy) -> CompanyProfile:
         income_account_id=income.id if income else None,
         expense_account_id=expense.id if expense else None,
         deposit_account_id=deposit.id if deposit else None,
+        bank_account_id=bank.id if bank else None,
         problems=tuple(problems),
         notes=tuple(notes),
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -21,3 +21,9 @@ class Context:
     books: BooksFactory
     settings: TenantSettingsSource
     profiles: CompanyProfiles
+    # (tenant, entity, name) -> QBO id of items and terms: saves a database read per line.
+    known_names: dict[tuple[str, str, str], str] = field(default_factory=dict)
+
+    def forget_names(self, tenant_id: str) -> None:
+        for key in [k for k in self.known_names if k[0] == tenant_id]:
+            del self.known_names[key]

@@ -35,6 +35,10 @@ class CreateFailed(Exception):
         self.forget_refs = forget_refs
 
 
+class StaleNames(Exception):
+    """QBO refused an item or term id we had cached: forget them and try again."""
+
+
 class Created:
     """The QBO document now holding our document, and whether it was someone else's (adopted)."""
 
@@ -73,8 +77,10 @@ async def create_once(
             intuit_tid=exc.intuit_tid,
         ) from exc
     except (InvalidReferenceError, ObjectNotFoundError) as exc:
-        # An item, term or partner we know was deleted or made inactive in QBO: forget our cached
-        # item and term ids so the next attempt looks them up again.
+        element = exc.element or ""
+        if "ItemRef" in element or "TermRef" in element:
+            raise StaleNames(element) from exc
+        # The partner itself is gone or inactive in QBO: partner-sync has to bring it back.
         raise CreateFailed(
             "qbo-validation",
             f"QuickBooks refused a reference of the document: {exc.detail or exc.message}",

@@ -15,8 +15,8 @@ from invoice_sync.domain.policy import SyncPolicy
 from invoice_sync.domain.skip_rules import skip_reason
 from invoice_sync.service_layer import outcomes
 from invoice_sync.service_layer.context import SOURCE, Context
-from invoice_sync.service_layer.creation import CreateFailed, create_once
-from invoice_sync.service_layer.named_refs import InactiveInQbo, ensure_named
+from invoice_sync.service_layer.creation import CreateFailed, StaleNames, create_once
+from invoice_sync.service_layer.named_refs import InactiveInQbo, ensure_named, forget_names
 from invoice_sync.service_layer.outcomes import Origin
 from invoice_sync.service_layer.payments import export_waiting_payments
 from invoice_sync.service_layer.ports import Books
@@ -24,6 +24,7 @@ from invoice_sync.service_layer.synced import record_synced
 from invoice_sync.service_layer.tenant_policy import policy_of
 from qbo_client import TenantNeedsReauthorization, UnknownTenant
 from qbsync_common.contract.events import SyncPartner
+from qbsync_common.messaging.errors import TransientError
 
 DONE = frozenset({"synced", "needs_review"})
 
@@ -199,9 +200,14 @@ async def _create(
             rid,
             look_first=uncertain or doc.kind == "bill",
         )
+    except StaleNames as exc:
+        await forget_names(ctx, tenant_id)
+        raise TransientError(
+            f"QBO refused a cached reference ({exc}); looking it up again"
+        ) from exc
     except CreateFailed as exc:
         if exc.forget_refs:
-            await repo.forget_named_refs(session, tenant_id)
+            await forget_names(ctx, tenant_id)
         await outcomes.failed(
             ctx,
             session,
@@ -228,8 +234,8 @@ async def _create(
         generation=generation,
         currency=plan.currency,
     )
-    if doc.kind == "invoice":
-        await export_waiting_payments(ctx, session, tenant_id, doc.document_id)
+    if doc.kind != "credit_memo":
+        await export_waiting_payments(ctx, session, tenant_id, doc.kind, doc.document_id)
 
 
 async def _term(ctx: Context, tenant_id: str, books: Books, doc: Document) -> str | None:

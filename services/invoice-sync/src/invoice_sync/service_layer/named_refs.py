@@ -22,9 +22,13 @@ async def ensure_named(
     name: str,
     create: Callable[[], Awaitable[str]],
 ) -> str:
+    cache_key = (tenant_id, entity, name)
+    if cache_key in ctx.known_names:
+        return ctx.known_names[cache_key]
     async with ctx.sessions() as session:
         known = await repo.named_ref(session, tenant_id, entity, name)
     if known is not None:
+        ctx.known_names[cache_key] = known
         return known
     # The advisory lock makes the check-then-create atomic across workers and replicas; it is held
     # over one QBO query and at most one create, which is rare (once per name per tenant).
@@ -35,7 +39,15 @@ async def ensure_named(
             return known
         qbo_id = await _find_or_create(books, entity, name, create)
         await repo.save_named_ref(session, tenant_id, entity, name, qbo_id)
+    ctx.known_names[cache_key] = qbo_id
     return qbo_id
+
+
+async def forget_names(ctx: Context, tenant_id: str) -> None:
+    """Our item and term ids may be stale (deleted or merged in QBO): look them up again."""
+    ctx.forget_names(tenant_id)
+    async with ctx.sessions() as session, session.begin():
+        await repo.forget_named_refs(session, tenant_id)
 
 
 async def _find_or_create(

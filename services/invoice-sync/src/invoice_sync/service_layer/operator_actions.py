@@ -11,6 +11,7 @@ from invoice_sync.service_layer.context import Context
 from invoice_sync.service_layer.creation import Created
 from invoice_sync.service_layer.documents import DONE, process_document
 from invoice_sync.service_layer.outcomes import Origin
+from invoice_sync.service_layer.payments import payment_kind_of
 from invoice_sync.service_layer.snapshots import document_of
 from invoice_sync.service_layer.synced import record_synced
 from qbsync_common.contract.values import DocumentKind
@@ -182,7 +183,9 @@ async def unsync_payment(ctx: Context, tenant_id: str, payment_id: str) -> dict[
             raise ActionRefused("the payment is not in QuickBooks")
         books = ctx.books.for_tenant(tenant_id)
         await books.delete_payment(
-            row["sync_key"], request_id=request_id(str(row["operation_id"]), "delete")
+            payment_kind_of(row["invoice_kind"]),
+            row["sync_key"],
+            request_id=request_id(str(row["operation_id"]), "delete"),
         )
         await repo.save_payment(
             session,

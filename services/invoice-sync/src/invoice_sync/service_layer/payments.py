@@ -1,4 +1,5 @@
-"""Payments recorded upstream → QBO Payments linked to their synced invoice (when enabled)."""
+"""Payments recorded upstream → QBO Payments (client invoices) or BillPayments (vendor invoices),
+linked to their synced document, when the tenant or the payment asks for it."""
 
 from __future__ import annotations
 
@@ -9,10 +10,17 @@ from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from invoice_sync.adapters import repository as repo
-from invoice_sync.domain.identity import operation_id, request_id
-from invoice_sync.domain.payment_rules import payment_amounts, payment_payload, should_export
+from invoice_sync.domain.identity import carries_marker, operation_id, request_id
+from invoice_sync.domain.payment_rules import (
+    bill_payment_payload,
+    payment_amounts,
+    payment_payload,
+    should_export,
+)
+from invoice_sync.domain.preflight import CompanyProfile
 from invoice_sync.service_layer import outcomes
 from invoice_sync.service_layer.context import Context
+from invoice_sync.service_layer.ports import Books, PaymentKind, QboDocument, QboPayment
 from invoice_sync.service_layer.tenant_policy import policy_of
 from qbo_client import QBOError, TenantNeedsReauthorization, UnknownTenant
 from qbsync_common.contract.events import (
@@ -25,6 +33,14 @@ from qbsync_common.contract.payment_results import PaymentExportFailureReason
 FINAL = frozenset({"exported", "unsynced"})
 
 
+def document_kind_of(event: PaymentRecordedUpstream) -> str:
+    return "invoice" if event.invoice_kind == "client" else "bill"
+
+
+def payment_kind_of(invoice_kind: str) -> PaymentKind:
+    return "Payment" if invoice_kind == "client" else "BillPayment"
+
+
 async def record_payment(
     ctx: Context, session: AsyncSession, tenant_id: str, event: PaymentRecordedUpstream
 ) -> None:
@@ -32,7 +48,6 @@ async def record_payment(
     row = await repo.get_payment(session, tenant_id, event.payment_id)
     if row is not None and (row["status"] in FINAL or row["version"] > event.version):
         return  # exported payments are never changed from upstream, like documents
-    generation = int(row["generation"]) if row is not None else 0
     base = {
         "tenant_id": tenant_id,
         "payment_id": event.payment_id,
@@ -40,55 +55,23 @@ async def record_payment(
         "invoice_kind": event.invoice_kind,
         "version": event.version,
         "snapshot": event.model_dump(mode="json"),
-        "generation": generation,
+        "generation": int(row["generation"]) if row is not None else 0,
     }
     policy = policy_of(await ctx.settings.get(tenant_id))
     if not should_export(event.export_to_qbo, policy):
-        await repo.save_payment(
-            session,
-            {
-                **base,
-                "status": "not_exported",
-                "reason_code": None,
-                "message": "Payment export is off for this payment.",
-            },
-        )
+        await _status(session, base, "not_exported", "Payment export is off for this payment.")
         return
-    if event.invoice_kind == "vendor":
-        await _failed(
-            ctx,
-            session,
-            tenant_id,
-            event,
-            base,
-            "other",
-            "Vendor bill payments are not exported to QuickBooks by qbsync yet.",
-        )
+    document = await repo.get_document(
+        session, tenant_id, document_kind_of(event), event.invoice_id
+    )
+    if document is not None and document["marked_paid"]:
+        await _status(session, base, "not_exported", "The invoice was marked paid by an operator.")
         return
-    invoice = await repo.get_document(session, tenant_id, "invoice", event.invoice_id)
-    if invoice is not None and invoice["marked_paid"]:
-        await repo.save_payment(
-            session,
-            {
-                **base,
-                "status": "not_exported",
-                "reason_code": None,
-                "message": "The invoice was marked paid by an operator.",
-            },
-        )
+    if document is None or document["sync_key"] is None:
+        await _status(session, base, "waiting_invoice", "Waiting for the invoice to be synced.")
         return
-    if invoice is None or invoice["sync_key"] is None:
-        await repo.save_payment(
-            session,
-            {
-                **base,
-                "status": "waiting_invoice",
-                "reason_code": None,
-                "message": "Waiting for the invoice to be synced.",
-            },
-        )
-        return
-    await export_payment(ctx, session, tenant_id, event, invoice, base)
+    uncertain = row is not None and row["status"] == "exporting"
+    await export_payment(ctx, session, tenant_id, event, document, base, uncertain=uncertain)
 
 
 async def export_payment(
@@ -96,52 +79,65 @@ async def export_payment(
     session: AsyncSession,
     tenant_id: str,
     event: PaymentRecordedUpstream,
-    invoice: RowMapping,
+    document: RowMapping,
     base: dict[str, Any],
+    *,
+    uncertain: bool = False,
 ) -> None:
     operation = operation_id(tenant_id, "payment", event.payment_id, int(base["generation"]))
-    rid = request_id(operation, "create")
+    kind = payment_kind_of(event.invoice_kind)
     books = ctx.books.for_tenant(tenant_id)
-    policy = policy_of(await ctx.settings.get(tenant_id))
-    customer = await repo.partner_key(session, tenant_id, "client", invoice["partner_id"])
+    party = await repo.partner_key(session, tenant_id, event.invoice_kind, document["partner_id"])
     try:
-        profile = await ctx.profiles.get(tenant_id, books, policy)
-        qbo_invoice = await books.get_document("invoice", invoice["sync_key"])
-        if qbo_invoice is None or customer is None:
+        profile = await ctx.profiles.get(
+            tenant_id, books, policy_of(await ctx.settings.get(tenant_id))
+        )
+        qbo_document = await books.get_document(document["document_kind"], document["sync_key"])
+        if qbo_document is None or party is None:
             await _failed(
                 ctx,
                 session,
-                tenant_id,
-                event,
                 base,
+                event,
                 "invoice-not-synced",
                 f"Invoice {event.invoice_id} is no longer in QuickBooks.",
                 operation,
             )
             return
-        rate = invoice["snapshot"].get("exchange_rate", "1")
-        amounts = payment_amounts(
-            event.amount, event.currency, _decimal(rate), qbo_invoice.balance, profile.currency
+        body = _body(event, document, qbo_document, profile, party, operation)
+        if body is None:
+            await _failed(
+                ctx,
+                session,
+                base,
+                event,
+                "other",
+                "QuickBooks has no active bank account to pay the bill from.",
+                operation,
+            )
+            return
+        # Intent first: after a crash the row says a payment may exist in QBO under this operation.
+        async with ctx.sessions() as intent, intent.begin():
+            await repo.save_payment(
+                intent,
+                {
+                    **base,
+                    "status": "exporting",
+                    "reason_code": None,
+                    "message": None,
+                    "operation_id": operation,
+                },
+            )
+        found = await _ours(books, kind, event, operation) if uncertain else None
+        payment = found or await books.create_payment(
+            kind, body, request_id=request_id(operation, "create")
         )
-        body = payment_payload(
-            amounts,
-            customer_key=customer,
-            invoice_key=qbo_invoice.id,
-            paid_on=event.paid_at.isoformat(),
-            reference=event.reference,
-            deposit_account_id=profile.deposit_account_id,
-            currency=qbo_invoice.currency if profile.currency.multicurrency else None,
-            operation=operation,
-            payment_id=event.payment_id,
-        )
-        payment = await books.create_payment(body, request_id=rid)
     except TenantNeedsReauthorization:
         await _failed(
             ctx,
             session,
-            tenant_id,
-            event,
             base,
+            event,
             "needs-reauthorization",
             "The tenant must reconnect QuickBooks.",
             operation,
@@ -151,9 +147,8 @@ async def export_payment(
         await _failed(
             ctx,
             session,
-            tenant_id,
-            event,
             base,
+            event,
             "tenant-not-connected",
             "The tenant has no QuickBooks connection.",
             operation,
@@ -163,13 +158,11 @@ async def export_payment(
         if exc.transient:
             raise
         # QBO refused (nothing was created): the next attempt needs a fresh requestid.
-        base = {**base, "generation": int(base["generation"]) + 1}
         await _failed(
             ctx,
             session,
-            tenant_id,
+            {**base, "generation": int(base["generation"]) + 1},
             event,
-            base,
             "qbo-validation",
             f"QuickBooks refused the payment: {exc.detail or exc.message}",
             operation,
@@ -195,18 +188,73 @@ async def export_payment(
         sync_token=payment.sync_token,
         operation_id=operation,
     )
-    await outcomes.emit(ctx, session, tenant_id, exported, event.payment_id)
+    await outcomes.emit(ctx, session, base["tenant_id"], exported, event.payment_id)
+
+
+def _body(
+    event: PaymentRecordedUpstream,
+    document: RowMapping,
+    qbo_document: QboDocument,
+    profile: CompanyProfile,
+    party: str,
+    operation: str,
+) -> dict[str, Any] | None:
+    rate = Decimal(str(document["snapshot"].get("exchange_rate", "1")))
+    amounts = payment_amounts(
+        event.amount, event.currency, rate, qbo_document.balance, profile.currency
+    )
+    currency = qbo_document.currency if profile.currency.multicurrency else None
+    if event.invoice_kind == "client":
+        return payment_payload(
+            amounts,
+            customer_key=party,
+            invoice_key=qbo_document.id,
+            paid_on=event.paid_at.isoformat(),
+            reference=event.reference,
+            deposit_account_id=profile.deposit_account_id,
+            currency=currency,
+            operation=operation,
+            payment_id=event.payment_id,
+        )
+    if profile.bank_account_id is None:
+        return None
+    return bill_payment_payload(
+        amounts,
+        vendor_key=party,
+        bill_key=qbo_document.id,
+        paid_on=event.paid_at.isoformat(),
+        bank_account_id=profile.bank_account_id,
+        currency=currency,
+        operation=operation,
+        payment_id=event.payment_id,
+    )
+
+
+async def _ours(
+    books: Books, kind: PaymentKind, event: PaymentRecordedUpstream, operation: str
+) -> QboPayment | None:
+    """A previous attempt's payment, recognised by our marker (its requestid may have expired)."""
+    return next(
+        (
+            p
+            for p in await books.payments_on(kind, event.paid_at)
+            if carries_marker(p.private_note, operation)
+        ),
+        None,
+    )
 
 
 async def export_waiting_payments(
-    ctx: Context, session: AsyncSession, tenant_id: str, invoice_id: str
+    ctx: Context, session: AsyncSession, tenant_id: str, kind: str, document_id: str
 ) -> None:
-    """The invoice just got its key: payments that waited for it go now, in the same transaction."""
-    invoice = await repo.get_document(session, tenant_id, "invoice", invoice_id)
-    if invoice is None or invoice["sync_key"] is None:
+    """The document just got its key: payments that waited for it go now, in the same transaction."""
+    document = await repo.get_document(session, tenant_id, kind, document_id)
+    if document is None or document["sync_key"] is None:
         return
-    for row in await repo.payments_waiting_for(session, tenant_id, invoice_id):
+    for row in await repo.payments_waiting_for(session, tenant_id, document_id):
         event = PaymentRecordedUpstream.model_validate(row["snapshot"])
+        if document_kind_of(event) != kind:
+            continue
         base = {
             k: row[k]
             for k in (
@@ -219,22 +267,24 @@ async def export_waiting_payments(
                 "generation",
             )
         }
-        await export_payment(ctx, session, tenant_id, event, invoice, base)
+        await export_payment(ctx, session, tenant_id, event, document, base)
+
+
+async def _status(session: AsyncSession, base: dict[str, Any], status: str, message: str) -> None:
+    await repo.save_payment(
+        session, {**base, "status": status, "reason_code": None, "message": message}
+    )
 
 
 async def _failed(
     ctx: Context,
     session: AsyncSession,
-    tenant_id: str,
-    event: PaymentRecordedUpstream,
     base: dict[str, Any],
+    event: PaymentRecordedUpstream,
     reason: PaymentExportFailureReason,
     message: str,
-    operation: str | None = None,
+    operation: str,
 ) -> None:
-    operation = operation or operation_id(
-        tenant_id, "payment", event.payment_id, int(base["generation"])
-    )
     await repo.save_payment(
         session,
         {
@@ -253,8 +303,4 @@ async def _failed(
         message=message,
         operation_id=operation,
     )
-    await outcomes.emit(ctx, session, tenant_id, failed, event.payment_id)
-
-
-def _decimal(value: object) -> Decimal:
-    return Decimal(str(value))
+    await outcomes.emit(ctx, session, base["tenant_id"], failed, event.payment_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any, Literal, Protocol
 
@@ -30,6 +31,11 @@ class QboDocument:
 class QboPayment:
     id: str
     sync_token: str
+    party_key: str | None = None
+    private_note: str | None = None
+
+
+PaymentKind = Literal["Payment", "BillPayment"]
 
 
 @dataclass(frozen=True)
@@ -68,9 +74,13 @@ class Books(Protocol):
 
     async def create_term(self, name: str, due_days: int, *, request_id: str) -> str: ...
 
-    async def create_payment(self, body: dict[str, Any], *, request_id: str) -> QboPayment: ...
+    async def create_payment(
+        self, kind: PaymentKind, body: dict[str, Any], *, request_id: str
+    ) -> QboPayment: ...
 
-    async def delete_payment(self, qbo_id: str, *, request_id: str) -> None: ...
+    async def payments_on(self, kind: PaymentKind, txn_date: date) -> list[QboPayment]: ...
+
+    async def delete_payment(self, kind: PaymentKind, qbo_id: str, *, request_id: str) -> None: ...
 
 
 class BooksFactory(Protocol):

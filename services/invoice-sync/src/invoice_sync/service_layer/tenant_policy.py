@@ -20,6 +20,5 @@ def policy_of(settings: TenantSettings) -> SyncPolicy:
         deposit_account_id=settings.deposit_account_id,
         export_payments_by_default=settings.export_payments_by_default,
         projects_as_sub_customers=settings.projects_as_sub_customers,
-        # No tenant setting carries this yet (see the report): bills are never billable for now.
-        bill_lines_billable_to_client=bool(getattr(settings, "bill_lines_billable", False)),
+        bill_lines_billable_to_client=settings.bill_lines_billable_to_client,
     )

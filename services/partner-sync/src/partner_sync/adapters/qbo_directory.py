@@ -58,6 +58,13 @@ class TenantNames:
     def lookup(self, display_name: str) -> NameEntry | None:
         return self.by_name.get(name_key(display_name))
 
+    def drop(self, entity: str, qbo_id: str) -> None:
+        """Forget a record someone else changed: its name may be different now. A lookup then
+        misses, and a create settles it through QBO's duplicate-name refusal."""
+        key = self.name_of.pop((entity, qbo_id), None)
+        if key is not None and self.by_name.get(key, NameEntry("", "", True)).qbo_id == qbo_id:
+            self.by_name.pop(key, None)
+
 
 class QboDirectory:
     def __init__(self, client: QBOClient) -> None:
@@ -92,6 +99,11 @@ class QboDirectory:
     def forget_tenant(self, tenant_id: str) -> None:
         """Reload from QBO on next use (e.g. after the tenant reconnected another company)."""
         self._names.pop(tenant_id, None)
+
+    def changed_in_qbo(self, tenant_id: str, entity: str, qbo_id: str) -> None:
+        index = self._names.get(tenant_id)
+        if index is not None:
+            index.drop(entity, qbo_id)
 
     async def remember(self, tenant_id: str, record: PartnerRecord) -> None:
         index = self._names.get(tenant_id)

@@ -163,6 +163,17 @@ class PartnerHandlers:
         if waiting:
             log.info("tenant %s reconnected: re-driving %d partners", tenant, len(waiting))
 
+    async def on_qbo_entities_changed(self, delivery: Delivery) -> None:
+        """Intuit's webhook: names we cached for changed customers/vendors may be stale."""
+        data = cast(events.QboEntitiesChanged, delivery.data)
+        for change in data.entities:
+            if change.name in ("Customer", "Vendor") and change.operation != "Create":
+                self._pusher.directory.changed_in_qbo(
+                    delivery.envelope.tenantid, change.name, change.id
+                )
+        async with delivery.transaction():
+            pass  # only the inbox row: the index is process memory
+
     async def on_settings_changed(self, delivery: Delivery) -> None:
         data = cast(events.TenantSettingsChanged, delivery.data)
         self._settings.apply_change(delivery.envelope.tenantid, data.version, data.settings)

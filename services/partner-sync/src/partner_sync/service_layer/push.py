@@ -80,6 +80,10 @@ class Pusher:
         self._qbo = directory
         self._repo = repository
 
+    @property
+    def directory(self) -> QboDirectory:
+        return self._qbo
+
     async def push(
         self,
         session: AsyncSession,

@@ -91,7 +91,7 @@ def operator_router(
     async def poll_now(tenant_id: str) -> dict[str, str]:
         """Poll the tenant as soon as a replica is free (trigger "operator")."""
         async with sessions() as s, s.begin():
-            await repo.request_poll(s, tenant_id, datetime.now(UTC), "operator")
+            await repo.schedule.request_poll(s, tenant_id, datetime.now(UTC), "operator")
         wake.set()
         return {"tenant_id": tenant_id, "status": "requested"}
 

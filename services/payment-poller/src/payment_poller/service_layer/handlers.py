@@ -50,13 +50,13 @@ class Handlers:
         )
         async with delivery.transaction() as s:
             # A tenant first seen through a document is watched from that document's sync on.
-            await self.repo.ensure_tenant(
+            await self.repo.schedule.ensure_tenant(
                 s, tenant, interval_s=self.default_interval_s, cursor=delivery.envelope.time
             )
-            if await self.repo.upsert_document(s, tenant, doc, data.version):
+            if await self.repo.ledger.upsert_document(s, tenant, doc, data.version):
                 # The tenant's cursor may be past a payment made on this document before its
                 # event reached us; the dedupe table makes re-reading that window harmless.
-                await self.repo.rewind_cursor(s, tenant, delivery.envelope.time)
+                await self.repo.schedule.rewind_cursor(s, tenant, delivery.envelope.time)
 
     async def tenant_connected(self, delivery: Delivery) -> None:
         data = delivery.data
@@ -76,17 +76,21 @@ class Handlers:
         # Asked before the transaction: an unreachable gateway means a retry, not a held lock.
         interval = (await self.tenant_settings.get(tenant)).payment_poll_interval_seconds
         async with delivery.transaction() as s:
-            await self.repo.ensure_tenant(s, tenant, interval_s=interval, cursor=at)
-            await self.repo.set_state(s, tenant, "connected", realm_id=realm_id, poll_now=trigger)
+            await self.repo.schedule.ensure_tenant(s, tenant, interval_s=interval, cursor=at)
+            await self.repo.schedule.set_state(
+                s, tenant, "connected", realm_id=realm_id, poll_now=trigger
+            )
         self.wake.set()
 
     async def tenant_needs_reauthorization(self, delivery: Delivery) -> None:
         async with delivery.transaction() as s:
-            await self.repo.set_state(s, delivery.envelope.tenantid, "needs_reauthorization")
+            await self.repo.schedule.set_state(
+                s, delivery.envelope.tenantid, "needs_reauthorization"
+            )
 
     async def tenant_disconnected(self, delivery: Delivery) -> None:
         async with delivery.transaction() as s:
-            await self.repo.set_state(s, delivery.envelope.tenantid, "disconnected")
+            await self.repo.schedule.set_state(s, delivery.envelope.tenantid, "disconnected")
 
     async def settings_changed(self, delivery: Delivery) -> None:
         data = delivery.data
@@ -96,8 +100,8 @@ class Handlers:
         tenant = delivery.envelope.tenantid
         self.tenant_settings.apply_change(tenant, data.version, data.settings)
         async with delivery.transaction() as s:
-            await self.repo.ensure_tenant(s, tenant, interval_s=interval, cursor=None)
-            await self.repo.apply_settings(s, tenant, data.version, max(1, interval))
+            await self.repo.schedule.ensure_tenant(s, tenant, interval_s=interval, cursor=None)
+            await self.repo.schedule.apply_settings(s, tenant, data.version, max(1, interval))
 
     async def entities_changed(self, delivery: Delivery) -> None:
         data = delivery.data
@@ -106,5 +110,5 @@ class Handlers:
             return
         at = datetime.now(UTC) + self.debounce
         async with delivery.transaction() as s:
-            await self.repo.request_poll(s, delivery.envelope.tenantid, at, "webhook")
+            await self.repo.schedule.request_poll(s, delivery.envelope.tenantid, at, "webhook")
         self.wake.set()

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from payment_poller.adapters import qbo
 from payment_poller.adapters.repository import Claim, Repository
 from payment_poller.domain.matching import decide
-from payment_poller.domain.model import Doc, QboPayment
+from payment_poller.domain.model import Doc, QboPayment, Reported, ReportKey
 from payment_poller.service_layer.publication import event_id, to_event
 from qbo_client import errors as qbo_errors
 from qbo_client.session import TenantSession
@@ -70,7 +70,7 @@ class Poller:
         if limit <= 0:
             return []
         async with self.sessions() as s, s.begin():
-            return await self.repo.claim_due(s, self.replica, self.settings.lease, limit)
+            return await self.repo.schedule.claim_due(s, self.replica, self.settings.lease, limit)
 
     async def run_due(self) -> int:
         """Claim due tenants and poll them all; returns how many were claimed."""
@@ -81,7 +81,7 @@ class Poller:
 
     async def poll(self, claim: Claim) -> None:
         async with self.sessions() as s, s.begin():
-            run_id = await self.repo.start_run(s, claim, self.replica)
+            run_id = await self.repo.runs.start_run(s, claim, self.replica)
         started = datetime.now(UTC)
         since = (claim.cursor or started) - self.settings.overlap
         try:
@@ -116,48 +116,14 @@ class Poller:
         cursor = changes.time or started
         async with self.sessions() as s, s.begin():
             # First statement: fence on our claim token; it also locks the tenant's row.
-            if not await self.repo.finish_claim(
+            if not await self.repo.schedule.finish_claim(
                 s, claim, cursor=cursor, error=None, retry_s=self.settings.retry_s
             ):
                 raise ClaimLost(tenant)
             published = await self._apply_recoveries(s, tenant, recoveries)
-            wanted = {
-                (qbo.TARGET[link.target_type], link.target_id)
-                for p in changes.payments
-                for link in p.links
-                if link.target_type in qbo.TARGET
-            } | set(changes.balances)
-            docs = await self.repo.docs_by_qbo_id(s, tenant, wanted)
-            for key, balance in changes.balances.items():
-                if key in docs and docs[key].balance != balance:
-                    docs[key] = replace(docs[key], balance=balance)
-                    await self.repo.set_balance(s, tenant, docs[key])
             latest = _latest(changes.payments)
-            reports = await self.repo.reports_for(s, tenant, [(p.kind, p.id) for p in latest])
-            by_id = await self.repo.docs_by_document_id(
-                s, tenant, [(k.doc_kind, k.document_id) for k in reports]
-            )
-            by_id |= {(d.kind, d.document_id): d for d in docs.values()}
-            for payment in latest:
-                mine = {
-                    k: r
-                    for k, r in reports.items()
-                    if (k.payment_kind, k.payment_id) == (payment.kind, payment.id)
-                }
-                for change in decide(payment, docs, mine, by_id):
-                    await self.repo.save_report(s, tenant, change.report, payment.version)
-                    data = to_event(change)
-                    if data is None:
-                        continue
-                    eid = event_id(tenant, change.dedupe_key)
-                    if await self.repo.claim_change(
-                        s, tenant, change.dedupe_key, eid, data.event_type
-                    ):
-                        await self.outbox.enqueue(
-                            s, new_event(data, tenant_id=tenant, source=SOURCE, event_id=eid)
-                        )
-                        published += 1
-            await self.repo.finish_run(
+            published += await self._publish(s, tenant, latest, changes.balances)
+            await self.repo.runs.finish_run(
                 s,
                 run_id,
                 outcome="ok",
@@ -169,6 +135,52 @@ class Poller:
             )
         return len(latest), published
 
+    async def _publish(
+        self,
+        s: AsyncSession,
+        tenant: str,
+        payments: list[QboPayment],
+        balances: dict[tuple[str, str], Decimal],
+    ) -> int:
+        """Decide every payment against our documents and reports; enqueue what is new."""
+        wanted = {
+            (qbo.TARGET[link.target_type], link.target_id)
+            for p in payments
+            for link in p.links
+            if link.target_type in qbo.TARGET
+        } | set(balances)
+        docs = await self.repo.ledger.docs_by_qbo_id(s, tenant, wanted)
+        for doc_key, balance in balances.items():
+            if doc_key in docs and docs[doc_key].balance != balance:
+                docs[doc_key] = replace(docs[doc_key], balance=balance)
+                await self.repo.ledger.set_balance(s, tenant, docs[doc_key])
+        reports = await self.repo.ledger.reports_for(s, tenant, [(p.kind, p.id) for p in payments])
+        by_payment: dict[tuple[str, str], dict[ReportKey, Reported]] = {}
+        for report_key, report in reports.items():
+            payment_key = (report_key.payment_kind, report_key.payment_id)
+            by_payment.setdefault(payment_key, {})[report_key] = report
+        # Reported documents a payment no longer touches still need their current balance.
+        by_id = await self.repo.ledger.docs_by_document_id(
+            s, tenant, [(k.doc_kind, k.document_id) for k in reports]
+        )
+        by_id |= {(d.kind, d.document_id): d for d in docs.values()}
+        published = 0
+        for payment in payments:
+            previous = by_payment.get((payment.kind, payment.id), {})
+            for change in decide(payment, docs, previous, by_id):
+                await self.repo.ledger.save_report(s, tenant, change.report, payment.version)
+                data = to_event(change)
+                if data is None:
+                    continue
+                eid = event_id(tenant, change.dedupe_key)
+                if await self.repo.ledger.claim_change(
+                    s, tenant, change.dedupe_key, eid, data.event_type
+                ):
+                    envelope = new_event(data, tenant_id=tenant, source=SOURCE, event_id=eid)
+                    await self.outbox.enqueue(s, envelope)
+                    published += 1
+        return published
+
     async def _recover(
         self, session: TenantSession, claim: Claim, changes: qbo.Changes
     ) -> list[Recovery]:
@@ -176,7 +188,7 @@ class Poller:
         if not changes.deleted_docs:
             return []
         async with self.sessions() as s:
-            docs = await self.repo.docs_by_qbo_id(s, claim.tenant_id, changes.deleted_docs)
+            docs = await self.repo.ledger.docs_by_qbo_id(s, claim.tenant_id, changes.deleted_docs)
         out = []
         for doc in docs.values():
             found = None
@@ -192,11 +204,11 @@ class Poller:
         for r in recoveries:
             if r.found is not None:
                 new_id, balance = r.found
-                await self.repo.set_balance(
+                await self.repo.ledger.set_balance(
                     s, tenant, replace(r.doc, qbo_id=new_id, balance=balance)
                 )
                 continue
-            await self.repo.mark_missing(s, tenant, r.doc)
+            await self.repo.ledger.mark_missing(s, tenant, r.doc)
             key = f"recreate:{r.doc.kind}:{r.doc.document_id}:{r.doc.qbo_id}"
             eid = event_id(tenant, key)
             data = events.RecreateDocument(
@@ -205,7 +217,7 @@ class Poller:
                 missing_sync_key=r.doc.qbo_id,
                 reason="not-found-in-qbo",
             )
-            if await self.repo.claim_change(s, tenant, key, eid, data.event_type):
+            if await self.repo.ledger.claim_change(s, tenant, key, eid, data.event_type):
                 await self.outbox.enqueue(
                     s, new_event(data, tenant_id=tenant, source=SOURCE, event_id=eid)
                 )
@@ -217,7 +229,7 @@ class Poller:
     ) -> None:
         """Queries (tenant offline > 30 days) cannot see deletions: check what we reported."""
         async with self.sessions() as s:
-            reported = await self.repo.active_payment_ids(s, claim.tenant_id)
+            reported = await self.repo.ledger.active_payment_ids(s, claim.tenant_id)
         present = {(p.kind, p.id) for p in changes.payments}
         for kind, payment_id in reported:
             if (kind, payment_id) not in present and await qbo.payment_gone(
@@ -227,7 +239,7 @@ class Poller:
 
     async def _give_up(self, claim: Claim, run_id: int, exc: Exception, state: str | None) -> None:
         async with self.sessions() as s, s.begin():
-            await self.repo.finish_claim(
+            await self.repo.schedule.finish_claim(
                 s, claim, cursor=None, error=repr(exc), retry_s=self.settings.retry_s, state=state
             )
         outcome = "needs-reauthorization" if state == "needs_reauthorization" else "error"
@@ -235,7 +247,7 @@ class Poller:
 
     async def _record(self, run_id: int, **values: object) -> None:
         async with self.sessions() as s, s.begin():
-            await self.repo.finish_run(s, run_id, **values)
+            await self.repo.runs.finish_run(s, run_id, **values)
 
 
 def _latest(payments: list[QboPayment]) -> list[QboPayment]:
