@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import os
 import shutil
 import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from urllib.parse import quote
@@ -17,6 +17,8 @@ import asyncpg
 import pytest
 from qbsync_dev import supervisor
 from qbsync_dev.stack import SERVICES, StackSpec
+
+from qbsync_common.migrations import upgrade
 
 PG_ADMIN_DSN = os.environ.get("QBSYNC_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432")
 BROKER_BASE = os.environ.get("QBSYNC_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/")
@@ -43,25 +45,18 @@ def broker_vhost_url() -> Iterator[str]:
         _rabbitmqctl("delete_vhost", vhost)
 
 
-async def _migrate(url: str, service: str) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        service.replace("-", "_"),
-        "migrate",
-        env={**os.environ, "QBSYNC_DATABASE_URL": url, "QBSYNC_LOG_LEVEL": "WARNING"},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    output, _ = await process.communicate()
-    if process.returncode != 0:
-        raise RuntimeError(f"{service} migrate failed:\n{output.decode(errors='replace')}")
+def _migrate_all(url: str) -> None:
+    """In this process, one service after the other: alembic's context is process-global, and
+    four extra interpreters would cost more than the migrations themselves on a busy machine."""
+    for service, _ in SERVICES:
+        bootstrap = importlib.import_module(f"{service.replace('-', '_')}.bootstrap")
+        definition = bootstrap.DEFINITION
+        upgrade(definition.migrations, url, definition.schema)
 
 
 @pytest.fixture(scope="module")
 async def private_database_url() -> AsyncIterator[str]:
-    """A database of its own (dropped afterwards), migrated by every service at once: schemas
-    are per service, so the four migrations do not interfere."""
+    """A database of its own (dropped afterwards), migrated by every service."""
     name = f"qbsync_e2e_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(f"{PG_ADMIN_DSN}/postgres")
     try:
@@ -70,7 +65,7 @@ async def private_database_url() -> AsyncIterator[str]:
         await admin.close()
     url = f"{PG_ADMIN_DSN}/{name}".replace("postgresql://", "postgresql+asyncpg://", 1)
     try:
-        await asyncio.gather(*(_migrate(url, service) for service, _ in SERVICES))
+        await asyncio.to_thread(_migrate_all, url)
         yield url
     finally:
         admin = await asyncpg.connect(f"{PG_ADMIN_DSN}/postgres")

@@ -92,8 +92,12 @@ async def run() -> list[tuple[str, str]]:
     name = f"qbsync_bench_invoice_{uuid.uuid4().hex[:6]}"
     url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
     await ensure_database(url)
-    # alembic runs its own event loop: give it a thread of its own.
-    await asyncio.to_thread(upgrade, DEFINITION.migrations, url, DEFINITION.schema)
+    try:
+        # alembic runs its own event loop: give it a thread of its own.
+        await asyncio.to_thread(upgrade, DEFINITION.migrations, url, DEFINITION.schema)
+    except Exception:
+        await _drop(name)
+        raise
     port = _free_port()
     emulator = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -226,8 +230,14 @@ async def run() -> list[tuple[str, str]]:
         await connection.close()
         emulator.terminate()
         await emulator.wait()
-        admin = await asyncpg.connect(f"{ADMIN_DSN}/postgres")
+        await _drop(name)
+
+
+async def _drop(name: str) -> None:
+    admin = await asyncpg.connect(f"{ADMIN_DSN}/postgres")
+    try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
         await admin.close()
 
 

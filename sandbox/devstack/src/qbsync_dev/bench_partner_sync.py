@@ -24,7 +24,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from partner_sync.adapters.tables import partner_tables
 from partner_sync.bootstrap import PartnerSync, compose, qbo_transport
-from qbo_client import AccessToken, QBOClient, StaticTokenProvider, UnlimitedRateLimiter
+from qbo_client import AccessToken, QBOClient, StaticTokenProvider
+from qbo_client.limiter import RealmLimits
+from qbo_client.limiter_memory import InMemoryRateLimiter
 from qbsync_common import assembly
 from qbsync_common.contract import events
 from qbsync_common.contract.registry import encode, new_event
@@ -42,6 +44,10 @@ STEADY = int(os.environ.get("QBSYNC_BENCH_PS_STEADY", "300"))
 EVENTS = int(os.environ.get("QBSYNC_BENCH_PS_EVENTS", "5000"))
 TENANTS = int(os.environ.get("QBSYNC_BENCH_PS_TENANTS", "50"))
 BACKLOG = int(os.environ.get("QBSYNC_BENCH_PS_BACKLOG", "1000"))
+BACKFILL = int(os.environ.get("QBSYNC_BENCH_PS_BACKFILL", "10000"))
+# QBO's limits scaled up by one factor, to keep the backfill run short (issue 6 allows it).
+SCALE = int(os.environ.get("QBSYNC_BENCH_PS_SCALE", "4"))
+OPEN = RealmLimits(per_minute=10**6, per_second=10**5, concurrent=10**4, batch_per_minute=10**5)
 DELAYS = (500, 2_000, 10_000)
 
 
@@ -61,6 +67,7 @@ class Bench:
         self.emulator = emulator
         self.schema = schema
         self.tokens = StaticTokenProvider({})
+        self.limits: dict[str, RealmLimits] = {}
         self.admin = httpx.AsyncClient(base_url=f"{emulator}/_emulator", timeout=30)
         self.queue = f"bench-partner-sync-{uuid.uuid4().hex[:8]}"
         self.commands = f"{self.queue}.commands"
@@ -98,9 +105,12 @@ class Bench:
         parts = assembly.plumbing(settings, metadata)
         qbo = self._qbo = QBOClient(
             self.tokens,
-            limiter=UnlimitedRateLimiter(),
+            limiter=InMemoryRateLimiter(limits_for=lambda realm: self.limits.get(realm, OPEN)),
             transport=self.transport,
             registry=CollectorRegistry(),
+            # As in production: work that cannot get its realm's budget soon goes back to the
+            # delay queue instead of holding a consumer slot other tenants need.
+            max_wait=20.0,
         )
         self.service = compose(
             parts,
@@ -254,10 +264,9 @@ async def _fairness(bench: Bench) -> list[tuple[str, str]]:
     realm, busy = await bench.tenant()
     _, quiet = await bench.tenant()
     # QBO's limits for the busy tenant's company: its backlog is throttled, the other is not.
-    await bench.admin.put(
-        f"/companies/{realm}/limits",
-        json={"per_minute": 500, "per_second": 10, "concurrent": 10, "batch_per_minute": 40},
-    )
+    qbo_limits = {"per_minute": 500, "per_second": 10, "concurrent": 10, "batch_per_minute": 40}
+    (await bench.admin.put(f"/companies/{realm}/limits", json=qbo_limits)).raise_for_status()
+    bench.limits[realm] = RealmLimits(**qbo_limits)
     backlog = [(busy, f"b-{i}", f"Backlog Partner {i}") for i in range(BACKLOG)]
     await bench.publish(backlog)
     await asyncio.sleep(1.0)
@@ -273,6 +282,66 @@ async def _fairness(bench: Bench) -> list[tuple[str, str]]:
             "(target ≤ 2000 ms)",
             latency,
         )
+    ]
+
+
+async def _backfill(bench: Bench) -> list[tuple[str, str]]:
+    """One tenant backfills BACKFILL partners under QBO's limits x SCALE, through batches, while
+    another tenant's single partner event is timed."""
+    realm, busy = await bench.tenant()
+    _, quiet = await bench.tenant()
+    limits = {
+        "per_minute": 500 * SCALE,
+        "per_second": 10 * SCALE,
+        "concurrent": 10 * SCALE,
+        "batch_per_minute": 40 * SCALE,
+    }
+    (await bench.admin.put(f"/companies/{realm}/limits", json=limits)).raise_for_status()
+    bench.limits[realm] = RealmLimits(**limits)
+    engine = create_async_engine(DATABASE)
+    async with engine.begin() as conn:
+        # Partners upstream already told us about (as pending rows), like a newly connected tenant.
+        await conn.execute(
+            text(
+                f'INSERT INTO "{bench.schema}".partners (tenant_id, kind, partner_id, snapshot, '
+                "version, status) SELECT :t, 'client', 'bf-' || n, jsonb_build_object('kind', "
+                "'client', 'partner_id', 'bf-' || n, 'version', 1, 'name', 'Backfill Partner ' "
+                "|| n, 'currency', 'USD', 'active', true), 1, 'pending' "
+                "FROM generate_series(1, :n) AS n"
+            ),
+            {"t": busy, "n": BACKFILL},
+        )
+    await engine.dispose()
+    assert bench.service is not None
+    await bench.service.directory.names(busy)
+    started = time.perf_counter()
+    assert bench.service.actions.start_backfill(busy)
+    await asyncio.sleep(2.0)
+    sent = await bench.publish([(quiet, "q-2", "Quiet During Backfill")])
+    try:
+        await bench.wait_for(list(sent), 60)
+        quiet_ms = f"{(bench.synced_at[(quiet, 'q-2')] - sent[(quiet, 'q-2')]) * 1000:.0f} ms"
+    except RuntimeError:
+        quiet_ms = "> 60 s"
+    for _ in range(18_000):  # at most an hour
+        if bench.service.actions.backfill_status(busy)["state"] != "running":
+            break
+        await asyncio.sleep(0.2)
+    elapsed = time.perf_counter() - started
+    status = bench.service.actions.backfill_status(busy)
+    batches = -(-BACKFILL // 30)
+    steady_min = batches / (40 * SCALE) * 60
+    return [
+        (
+            f"backfill {BACKFILL} partners, QBO limits x{SCALE}: time",
+            f"{elapsed:.1f} s ({status.get('batch_calls')} batch calls, state {status['state']}"
+            f"{' ' + str(status.get('error')) if status.get('error') else ''})",
+        ),
+        (
+            "backfill: time / steady-rate minimum (batches ÷ batch limit; target ≤ 1.2)",
+            f"{elapsed / steady_min:.2f} (minimum {steady_min:.1f} s)",
+        ),
+        ("fairness: other tenant's event during the backfill (target ≤ 2000 ms)", quiet_ms),
     ]
 
 
@@ -313,6 +382,7 @@ async def run() -> list[tuple[str, str]]:
         rows += await _multi_tenant(bench)
         rows += await _raw_broker(EVENTS)
         rows += await _fairness(bench)
+        rows += await _backfill(bench)
         return rows
     finally:
         await bench.stop()

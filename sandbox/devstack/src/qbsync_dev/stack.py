@@ -69,7 +69,9 @@ class StackSpec:
     def default(cls) -> StackSpec:
         """The ports `make run` uses; the gateway's development defaults point at them."""
         ports = {EMULATOR: EMULATOR_PORT, **dict(SERVICES)}
-        return cls(database_url(), ports, os.environ.get("QBSYNC_BROKER_URL"))
+        # WARNING unless asked otherwise: INFO lines of five processes would bury the banner.
+        level = os.environ.get("QBSYNC_LOG_LEVEL", "WARNING")
+        return cls(database_url(), ports, os.environ.get("QBSYNC_BROKER_URL"), level)
 
     @classmethod
     def random_ports(

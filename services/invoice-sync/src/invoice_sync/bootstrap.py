@@ -39,12 +39,15 @@ CONSUMER = ConsumerSpec(
         (EVENTS_EXCHANGE, "qbsync.invoice.status_changed.v1"),
         (EVENTS_EXCHANGE, "qbsync.credit_memo.issued.v1"),
         (EVENTS_EXCHANGE, "qbsync.payment.recorded_upstream.v1"),
+        (EVENTS_EXCHANGE, "qbsync.document.recreate_requested.v1"),
         (EVENTS_EXCHANGE, "qbsync.tenant.settings_changed.v1"),
         (EVENTS_EXCHANGE, "qbsync.qbo.entities_changed.v1"),
         (RESULTS_EXCHANGE, "qbsync.partner.synced.v1"),
         (RESULTS_EXCHANGE, "qbsync.partner.sync_failed.v1"),
         (RESULTS_EXCHANGE, "qbsync.partner.skipped.v1"),
         (RESULTS_EXCHANGE, "qbsync.project.synced.v1"),
+        (RESULTS_EXCHANGE, "qbsync.tenant.connected.v1"),
+        (RESULTS_EXCHANGE, "qbsync.tenant.connection_recovered.v1"),
     ],
 )
 

@@ -19,14 +19,14 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from world import TOKEN, World, tables
+from world import TOKEN, Tokens, World, tables
 
 from invoice_sync.adapters.books import QboBooksFactory
 from invoice_sync.adapters.tables import METADATA, SCHEMA
 from invoice_sync.service_layer.context import Context
 from invoice_sync.service_layer.handlers import handlers
 from invoice_sync.service_layer.preflight import CompanyProfiles
-from qbo_client import QBOClient, StaticTokenProvider, UnlimitedRateLimiter
+from qbo_client import QBOClient, UnlimitedRateLimiter
 from qbo_emulator.app import create_app
 from qbo_emulator.config import EmulatorConfig
 from qbsync_common.contract.tenant_settings import TenantSettings
@@ -95,19 +95,29 @@ async def new_world(
             await conn.run_sync(METADATA.create_all)
         sessions = session_factory(engine)
         tenant = f"tenant-{uuid.uuid4().hex[:10]}"
-        tokens = StaticTokenProvider.single(
-            tenant, access_token=TOKEN, realm_id=realm, api_base_url=emulator_url
-        )
+        tokens = Tokens(tenant, realm, emulator_url)
         qbo = QBOClient(tokens, limiter=UnlimitedRateLimiter(), timeout=qbo_timeout)
+        tenant_settings = StaticTenantSettings({tenant: settings or TenantSettings()})
         ctx = Context(
             sessions=sessions,
             outbox=Outbox(plumbing),
             books=QboBooksFactory(qbo),
-            settings=StaticTenantSettings({tenant: settings or TenantSettings()}),
+            settings=tenant_settings,
             profiles=CompanyProfiles(),
         )
         closers.append((engine, qbo))
-        return World(ctx, engine, sessions, plumbing, handlers(ctx), emulator_url, realm, tenant)
+        return World(
+            ctx,
+            engine,
+            sessions,
+            plumbing,
+            handlers(ctx),
+            emulator_url,
+            realm,
+            tenant,
+            tenant_settings,
+            tokens,
+        )
 
     yield make
     for engine, qbo in closers:

@@ -321,3 +321,58 @@ async def test_bill_lines_carry_the_client_when_the_tenant_wants(
     details = [line["ItemBasedExpenseLineDetail"] for line in bill["Line"]]
     assert {d["CustomerRef"]["value"] for d in details} == {client}
     assert {d["BillableStatus"] for d in details} == {"Billable"}
+
+
+async def test_vanished_document_is_recreated_on_request(new_world: Callable[..., Any]) -> None:
+    from qbsync_common.contract.events import RecreateDocument
+
+    world, _ = await ready(new_world)
+    event = up.invoice()
+    await world.deliver(event)
+    first = (await world.document("invoice", event.invoice_id))["sync_key"]
+    qbo = world.record("Invoice", first)["record"]
+    world.qbo(
+        "POST",
+        "invoice",
+        params={"operation": "delete"},
+        json={"Id": qbo["Id"], "SyncToken": qbo["SyncToken"]},
+    )
+
+    request = RecreateDocument(
+        document_kind="invoice",
+        document_id=event.invoice_id,
+        missing_sync_key=first,
+        reason="not-found-in-qbo",
+    )
+    await world.deliver(request)
+    await world.deliver(request)  # a second (stale) request changes nothing
+
+    row = await world.document("invoice", event.invoice_id)
+    assert row["status"] == "synced"
+    assert row["sync_key"] not in (None, first)
+    synced = await world.results("qbsync.document.synced.v1")
+    assert [s["data"]["sync_key"] for s in synced] == [first, row["sync_key"]]
+    assert world.record("Invoice", row["sync_key"])["deleted"] is False
+
+
+async def test_documents_failed_for_a_lost_connection_retry_on_reconnect(
+    new_world: Callable[..., Any],
+) -> None:
+    from datetime import UTC, datetime
+
+    from qbsync_common.contract.events import TenantConnectionRecovered
+
+    world, _ = await ready(new_world)
+    world.tokens.connected = False
+    event = up.invoice()
+    await world.deliver(event)
+    [failed] = await world.results("qbsync.document.sync_failed.v1")
+    assert failed["data"]["reason_code"] == "tenant-not-connected"
+
+    world.tokens.connected = True
+    await world.deliver(
+        TenantConnectionRecovered(realm_id=world.realm, recovered_at=datetime.now(UTC))
+    )
+
+    assert (await world.document("invoice", event.invoice_id))["status"] == "synced"
+    assert len(world.records("Invoice")) == 1

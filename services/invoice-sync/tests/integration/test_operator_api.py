@@ -54,13 +54,12 @@ async def test_listing_needs_a_key_and_filters(world: World, api: httpx.AsyncCli
 async def test_failed_document_is_resynced_after_the_fix(
     world: World, api: httpx.AsyncClient
 ) -> None:
-    assert isinstance(world.ctx.settings, object)
-    world.ctx.settings.set(world.tenant, TenantSettings(income_account_id="31337"))  # type: ignore[attr-defined]
+    world.settings.set(world.tenant, TenantSettings(income_account_id="31337"))
     event = up.invoice()
     await world.deliver(event)
     assert (await world.document("invoice", event.invoice_id))["status"] == "failed"
 
-    world.ctx.settings.set(world.tenant, TenantSettings())  # type: ignore[attr-defined]
+    world.settings.set(world.tenant, TenantSettings())
     response = await api.post(f"/documents/invoice/{event.invoice_id}/resync", headers=KEY)
 
     assert response.status_code == 200

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -18,10 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from invoice_sync.adapters.tables import METADATA, SCHEMA, documents, payments
 from invoice_sync.service_layer.context import Context
+from qbo_client import AccessToken, UnknownTenant
 from qbsync_common.contract.registry import new_event
 from qbsync_common.messaging.consumer import Delivery, Handler
 from qbsync_common.messaging.errors import DuplicateEvent
 from qbsync_common.tables import PlumbingTables, plumbing_tables
+from qbsync_common.tenant_settings import StaticTenantSettings
 
 TOKEN = "invoice-sync-test-token"
 
@@ -35,6 +37,21 @@ def tables() -> PlumbingTables:
     return plumbing_tables(METADATA)
 
 
+class Tokens:
+    """The tenant's QBO token, or UnknownTenant while `connected` is False (a disconnected tenant)."""
+
+    def __init__(self, tenant_id: str, realm_id: str, api_base_url: str) -> None:
+        expires = datetime.now(UTC) + timedelta(days=1)
+        self.token = AccessToken(TOKEN, realm_id, api_base_url, expires)
+        self.tenant_id = tenant_id
+        self.connected = True
+
+    async def get_token(self, tenant_id: str, *, failed_token: str | None = None) -> AccessToken:
+        if tenant_id != self.tenant_id or not self.connected:
+            raise UnknownTenant(f"tenant {tenant_id} is not connected")
+        return self.token
+
+
 @dataclass
 class World:
     ctx: Context
@@ -44,7 +61,9 @@ class World:
     handlers: dict[str, Handler]
     emulator: str
     realm: str
-    tenant: str = field(default_factory=lambda: f"tenant-{uuid.uuid4().hex[:10]}")
+    tenant: str
+    settings: StaticTenantSettings
+    tokens: Tokens
 
     async def deliver(self, data: BaseModel, *, event_id: str | None = None) -> str:
         """Run the handler of `data` as the consumer would; a duplicate is absorbed like there."""

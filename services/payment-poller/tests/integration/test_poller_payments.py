@@ -150,7 +150,9 @@ async def test_payment_exported_from_upstream_is_not_echoed(world: World) -> Non
     invoice = await world.books.invoice("100.00")
     await synced(world, p, invoice)
     await world.books.payment(
-        [("Invoice", invoice.Id or "", "100.00")], total="100.00", note="qbsync:op=op-42"
+        [("Invoice", invoice.Id or "", "100.00")],
+        total="100.00",
+        note="Recorded upstream as payment pay-42. qbsync-op:6f1d3c52-1b8e-5b4e-a0c4-2d9e7f3a1b10",
     )
     await world.poll_now(p)
     assert await world.outbox() == []

@@ -121,6 +121,11 @@ def test_invoice_status_and_marker() -> None:
     assert invoice_status(doc("1", balance="30")) == "partially-paid"
     assert invoice_status(doc("1", balance="100")) == "unpaid"
     assert is_ours("exported by qbsync qbsync:op=op-123")
+    # What invoice-sync actually writes (invoice_sync.domain.identity.marker).
+    assert is_ours(
+        "Recorded upstream as payment pay-1. qbsync-op:0b6c7e0e-5d1f-5a1e-9c1a-1f1e2d3c4b5a"
+    )
+    assert not is_ours("qbsync-op:")
     assert not is_ours("qbsync:op=")
     assert not is_ours(None)
     assert not is_ours("paid by check")

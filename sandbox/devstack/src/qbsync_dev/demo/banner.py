@@ -34,7 +34,7 @@ def banner(spec: StackSpec, env: DemoEnvironment, tenant: ConnectedTenant) -> st
         "  uv run qbsync-demo publish <type> <json-file>  # any contract event, validated first",
         "     e.g. uv run qbsync-demo publish qbsync.partner.upserted.v1 client.json",
         "",
-        f"Events go to exchange 'qbsync.events' on {env.broker_url}; results come back on",
+        f"Events go to exchange 'qbsync.events' on {env.broker_display}; results come back on",
         "exchange 'qbsync.results' (queue 'qbsync.results.upstream' keeps them all).",
         f"Tenant settings: GET/PUT {spec.url(GATEWAY)}/v1/tenants/{tenant.tenant_id}/settings",
         "",

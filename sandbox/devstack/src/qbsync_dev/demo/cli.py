@@ -15,6 +15,8 @@ import asyncio
 import sys
 from pathlib import Path
 
+from aio_pika.exceptions import AMQPException
+
 from qbsync_common.messaging.publisher import PublishFailed
 from qbsync_dev.demo.environment import DEMO_TENANT, DemoEnvironment
 from qbsync_dev.demo.player import StoryError, play
@@ -45,6 +47,9 @@ async def _story(env: DemoEnvironment, tenant_id: str, timeout_s: float) -> int:
     except StoryError as exc:
         print(f"cannot play the story: {exc}", file=sys.stderr)
         return 2
+    except (OSError, AMQPException, PublishFailed) as exc:
+        print(f"cannot play the story: broker at {env.broker_display}: {exc!r}", file=sys.stderr)
+        return 2
     if report.complete:
         print("story complete: every step came back as expected.")
         return 0
@@ -67,7 +72,7 @@ async def _publish(env: DemoEnvironment, tenant_id: str, event_type: str, file: 
         return 2
     try:
         await publish(env.broker_url, [envelope])
-    except (PublishFailed, OSError) as exc:
+    except (PublishFailed, OSError, AMQPException) as exc:
         print(f"not published: {exc}", file=sys.stderr)
         return 2
     print(f"published {envelope.type} {envelope.id} for tenant {envelope.tenantid}")

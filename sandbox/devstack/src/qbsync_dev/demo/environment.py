@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 from qbsync_dev.stack import (
     EMULATOR,
@@ -47,6 +48,15 @@ class DemoEnvironment:
             or os.environ.get("QBSYNC_BROKER_URL", DEFAULT_BROKER_URL),
             os.environ.get("QBSYNC_DEMO_OPERATOR_KEY", OPERATOR_KEY),
         )
+
+    @property
+    def broker_display(self) -> str:
+        """The broker URL without its password, for printing."""
+        parts = urlsplit(self.broker_url)
+        if parts.password is None:
+            return self.broker_url
+        netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+        return urlunsplit(parts._replace(netloc=netloc))
 
     def operator_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.operator_key}"}

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from invoice_sync.adapters import repository as repo
 from invoice_sync.service_layer import operator_actions as actions
 from invoice_sync.service_layer.context import Context
+from qbo_client import QBOError
 from qbsync_common.contract.values import DocumentKind
 from qbsync_common.operator_auth import OperatorKeys, require_operator
 
@@ -138,3 +139,7 @@ async def _run(action: Awaitable[dict[str, Any]]) -> dict[str, Any]:
         raise HTTPException(404, str(exc)) from exc
     except actions.ActionRefused as exc:
         raise HTTPException(409, str(exc)) from exc
+    except QBOError as exc:
+        # QuickBooks refused or is unavailable: say so, with Intuit's transaction id for support.
+        status = 503 if exc.transient else 502
+        raise HTTPException(status, f"QuickBooks: {exc.detail or exc.message}") from exc

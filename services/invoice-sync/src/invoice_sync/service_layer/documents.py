@@ -9,21 +9,19 @@ from invoice_sync.adapters import repository as repo
 from invoice_sync.domain.amounts import plan_amounts
 from invoice_sync.domain.document import Document
 from invoice_sync.domain.identity import operation_id, request_id
-from invoice_sync.domain.naming import item_name
-from invoice_sync.domain.payloads import QBO_ENTITY, References, document_payload
+from invoice_sync.domain.payloads import References, document_payload
 from invoice_sync.domain.policy import SyncPolicy
 from invoice_sync.domain.skip_rules import skip_reason
 from invoice_sync.service_layer import outcomes
-from invoice_sync.service_layer.context import SOURCE, Context
+from invoice_sync.service_layer.context import Context
 from invoice_sync.service_layer.creation import CreateFailed, StaleNames, create_once
-from invoice_sync.service_layer.named_refs import InactiveInQbo, ensure_named, forget_names
+from invoice_sync.service_layer.dependencies import referenced_keys, wait_for_partner
+from invoice_sync.service_layer.named_refs import InactiveInQbo, forget_names, items_and_term
 from invoice_sync.service_layer.outcomes import Origin
 from invoice_sync.service_layer.payments import export_waiting_payments
-from invoice_sync.service_layer.ports import Books
 from invoice_sync.service_layer.synced import record_synced
 from invoice_sync.service_layer.tenant_policy import policy_of
 from qbo_client import TenantNeedsReauthorization, UnknownTenant
-from qbsync_common.contract.events import SyncPartner
 from qbsync_common.messaging.errors import TransientError
 
 DONE = frozenset({"synced", "needs_review"})
@@ -60,9 +58,9 @@ async def process_document(
     operation = operation_id(tenant_id, doc.kind, doc.document_id, generation)
     partner_key = await repo.partner_key(session, tenant_id, doc.partner_kind, doc.partner_id)
     if partner_key is None:
-        await _wait_for_partner(ctx, session, tenant_id, doc, origin, generation)
+        await wait_for_partner(ctx, session, tenant_id, doc, origin, generation)
         return
-    ok, billable = await _referenced_keys(
+    ok, billable = await referenced_keys(
         ctx, session, tenant_id, doc, origin, policy, operation, generation
     )
     if not ok:
@@ -133,23 +131,7 @@ async def _create(
         company=profile.currency,
     )
     try:
-        items = {
-            name: await ensure_named(
-                ctx,
-                tenant_id,
-                books,
-                "Item",
-                name,
-                lambda n=name: books.create_item(  # type: ignore[misc]
-                    n,
-                    income_account_id=profile.income_account_id,
-                    expense_account_id=profile.expense_account_id,
-                    request_id=request_id(f"{tenant_id}/Item/{n}", "create"),
-                ),
-            )
-            for name in {item_name(line.name, policy) for line in plan.lines}
-        }
-        term_id = await _term(ctx, tenant_id, books, doc)
+        items, term_id = await items_and_term(ctx, tenant_id, books, doc, plan, policy, profile)
     except InactiveInQbo as exc:
         await outcomes.failed(
             ctx,
@@ -236,115 +218,3 @@ async def _create(
     )
     if doc.kind != "credit_memo":
         await export_waiting_payments(ctx, session, tenant_id, doc.kind, doc.document_id)
-
-
-async def _term(ctx: Context, tenant_id: str, books: Books, doc: Document) -> str | None:
-    terms = doc.terms
-    if terms is None or doc.kind == "credit_memo":
-        return None
-    return await ensure_named(
-        ctx,
-        tenant_id,
-        books,
-        "Term",
-        terms.name,
-        lambda: books.create_term(
-            terms.name,
-            terms.due_days,
-            request_id=request_id(f"{tenant_id}/Term/{terms.name}", "create"),
-        ),
-    )
-
-
-async def _wait_for_partner(
-    ctx: Context,
-    session: AsyncSession,
-    tenant_id: str,
-    doc: Document,
-    origin: Origin,
-    generation: int,
-) -> None:
-    """Park the document (it does not hold a worker) and ask partner-sync for the partner."""
-    await repo.save_document(
-        session,
-        outcomes.row_of(
-            tenant_id,
-            doc,
-            origin,
-            status="waiting_partner",
-            reason_code="partner-not-synced",
-            message=f"Waiting for {doc.partner_kind} {doc.partner_id} to be synced.",
-            generation=generation,
-        ),
-    )
-    await repo.add_waiting(
-        session, tenant_id, doc.partner_kind, doc.partner_id, doc.kind, doc.document_id
-    )
-    await repo.add_history(
-        session,
-        tenant_id=tenant_id,
-        document_kind=doc.kind,
-        document_id=doc.document_id,
-        event_id=origin.event_id,
-        outcome="waiting_partner",
-        message=f"asked partner-sync for {doc.partner_kind} {doc.partner_id}",
-    )
-    command = SyncPartner(
-        kind=doc.partner_kind,
-        partner_id=doc.partner_id,
-        requested_by=SOURCE,
-        reason="first-invoice",
-        correlation_id=f"{QBO_ENTITY[doc.kind]}:{doc.document_id}",
-        partner=doc.partner,
-    )
-    await outcomes.emit(ctx, session, tenant_id, command, doc.partner_id)
-
-
-async def _referenced_keys(
-    ctx: Context,
-    session: AsyncSession,
-    tenant_id: str,
-    doc: Document,
-    origin: Origin,
-    policy: SyncPolicy,
-    operation: str,
-    generation: int,
-) -> tuple[bool, str | None]:
-    """A bill's client/project key (its billable customer); (False, None) when the bill failed."""
-    if doc.kind != "bill":
-        return True, None
-    billable: str | None = None
-    if doc.client_id is not None:
-        billable = await repo.partner_key(session, tenant_id, "client", doc.client_id)
-        if billable is None:
-            await outcomes.failed(
-                ctx,
-                session,
-                tenant_id,
-                doc,
-                origin,
-                "client-not-synced",
-                f"Client {doc.client_id} referenced by this vendor invoice has no QuickBooks key.",
-                operation=operation,
-                generation=generation,
-            )
-            return False, None
-    # Projects only have keys when the tenant syncs them as sub-customers.
-    if doc.project_id is not None and policy.projects_as_sub_customers:
-        project = await repo.partner_key(session, tenant_id, "project", doc.project_id)
-        if project is None:
-            await outcomes.failed(
-                ctx,
-                session,
-                tenant_id,
-                doc,
-                origin,
-                "project-not-synced",
-                f"Project {doc.project_id} referenced by this vendor invoice has "
-                "no QuickBooks key.",
-                operation=operation,
-                generation=generation,
-            )
-            return False, None
-        billable = project
-    return True, billable

@@ -10,7 +10,9 @@ from invoice_sync.service_layer import partners
 from invoice_sync.service_layer.context import Context
 from invoice_sync.service_layer.documents import process_document
 from invoice_sync.service_layer.payments import record_payment
-from invoice_sync.service_layer.snapshots import origin_of
+from invoice_sync.service_layer.reconnect import retry_after_reconnect
+from invoice_sync.service_layer.recreate import forget_vanished
+from invoice_sync.service_layer.snapshots import document_of, origin_of
 from qbsync_common.contract import events
 from qbsync_common.messaging.consumer import Delivery, Handler
 
@@ -91,6 +93,22 @@ def handlers(ctx: Context, *, concurrency: int = 8) -> dict[str, Handler]:
         async with delivery.transaction():
             pass
 
+    async def on_recreate(delivery: Delivery) -> None:
+        event = delivery.data
+        assert isinstance(event, events.RecreateDocument)
+        tenant = delivery.envelope.tenantid
+        origin = await forget_vanished(ctx, tenant, event)
+        async with delivery.transaction() as session:
+            if origin is not None:
+                doc = document_of(origin.event_type, origin.data)
+                await process_document(ctx, session, tenant, doc, origin)
+
+    async def on_connected(delivery: Delivery) -> None:
+        assert isinstance(delivery.data, events.TenantConnected | events.TenantConnectionRecovered)
+        await retry_after_reconnect(ctx, delivery.envelope.tenantid)
+        async with delivery.transaction():
+            pass
+
     async def on_settings_changed(delivery: Delivery) -> None:
         event = delivery.data
         assert isinstance(event, events.TenantSettingsChanged)
@@ -115,6 +133,9 @@ def handlers(ctx: Context, *, concurrency: int = 8) -> dict[str, Handler]:
         events.PartnerSyncFailed.event_type: on_partner_not_synced,
         events.PartnerSkipped.event_type: on_partner_not_synced,
         events.ProjectSynced.event_type: on_project_synced,
+        events.RecreateDocument.event_type: bounded(on_recreate),
+        events.TenantConnected.event_type: bounded(on_connected),
+        events.TenantConnectionRecovered.event_type: bounded(on_connected),
         events.TenantSettingsChanged.event_type: on_settings_changed,
         events.QboEntitiesChanged.event_type: on_entities_changed,
     }

@@ -5,6 +5,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from invoice_sync.adapters import repository as repo
+from invoice_sync.domain.amounts import AmountPlan
+from invoice_sync.domain.document import Document
+from invoice_sync.domain.identity import name_request_id
+from invoice_sync.domain.naming import item_name
+from invoice_sync.domain.policy import SyncPolicy
+from invoice_sync.domain.preflight import CompanyProfile
 from invoice_sync.service_layer.context import Context
 from invoice_sync.service_layer.ports import Books, NamedEntity
 from qbo_client import DuplicateNameError
@@ -41,6 +47,42 @@ async def ensure_named(
         await repo.save_named_ref(session, tenant_id, entity, name, qbo_id)
     ctx.known_names[cache_key] = qbo_id
     return qbo_id
+
+
+async def items_and_term(
+    ctx: Context,
+    tenant_id: str,
+    books: Books,
+    doc: Document,
+    plan: AmountPlan,
+    policy: SyncPolicy,
+    profile: CompanyProfile,
+) -> tuple[dict[str, str], str | None]:
+    """QBO ids of the items the lines use (by the tenant's naming rule) and of the payment terms."""
+
+    def item_maker(name: str) -> Callable[[], Awaitable[str]]:
+        async def create() -> str:
+            return await books.create_item(
+                name,
+                income_account_id=profile.income_account_id,
+                expense_account_id=profile.expense_account_id,
+                request_id=name_request_id(tenant_id, "Item", name),
+            )
+
+        return create
+
+    names = sorted({item_name(line.name, policy) for line in plan.lines})
+    items = {n: await ensure_named(ctx, tenant_id, books, "Item", n, item_maker(n)) for n in names}
+    terms = doc.terms
+    if terms is None or doc.kind == "credit_memo":
+        return items, None
+
+    async def create_term() -> str:
+        return await books.create_term(
+            terms.name, terms.due_days, request_id=name_request_id(tenant_id, "Term", terms.name)
+        )
+
+    return items, await ensure_named(ctx, tenant_id, books, "Term", terms.name, create_term)
 
 
 async def forget_names(ctx: Context, tenant_id: str) -> None:

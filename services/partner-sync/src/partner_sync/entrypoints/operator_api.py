@@ -171,6 +171,21 @@ def operator_router(actions: OperatorActions, keys: OperatorKeys) -> APIRouter:
     async def initial_sync(tenant_id: str) -> Count:
         return Count(queued=await actions.initial_sync(tenant_id))
 
+    @router.post(
+        "/backfill",
+        status_code=202,
+        summary="Bulk sync of unsynced partners through QBO's batch endpoint (background)",
+        responses={409: {"description": "A backfill of this tenant is running"}},
+    )
+    async def backfill(tenant_id: str) -> dict[str, Any]:
+        if not actions.start_backfill(tenant_id):
+            raise HTTPException(409, "a backfill of this tenant is running")
+        return actions.backfill_status(tenant_id)
+
+    @router.get("/backfill", summary="State of the tenant's last backfill in this process")
+    async def backfill_status(tenant_id: str) -> dict[str, Any]:
+        return actions.backfill_status(tenant_id)
+
     @router.delete(
         "/partners/{kind}/{partner_id}/sync-key",
         response_model=PartnerView,

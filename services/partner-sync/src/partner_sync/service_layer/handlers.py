@@ -233,7 +233,7 @@ class PartnerHandlers:
         if deactivate_version is not None:
             if held is None:
                 # Never seen, so never in QBO: nothing to deactivate.
-                return await self._finish(
+                return await self.finish(
                     session,
                     trigger,
                     kind,
@@ -246,7 +246,7 @@ class PartnerHandlers:
                 )
             snapshot = held.model_copy(update={"active": False, "version": deactivate_version})
         if snapshot is None:
-            return await self._finish(
+            return await self.finish(
                 session,
                 trigger,
                 kind,
@@ -274,7 +274,7 @@ class PartnerHandlers:
         )
         if isinstance(decision, Skip):
             keep = decision.reason == "older-version"
-            return await self._finish(
+            return await self.finish(
                 session,
                 trigger,
                 kind,
@@ -288,7 +288,7 @@ class PartnerHandlers:
                 keep_state=keep,
             )
         if isinstance(decision, Fail):
-            return await self._finish(
+            return await self.finish(
                 session,
                 trigger,
                 kind,
@@ -302,7 +302,7 @@ class PartnerHandlers:
             )
         if isinstance(decision, AlreadySynced):
             assert stored is not None
-            return await self._finish(
+            return await self.finish(
                 session,
                 trigger,
                 kind,
@@ -340,7 +340,7 @@ class PartnerHandlers:
         snapshot_doc = project.model_dump(mode="json")
         finish_args: dict[str, Any] = {"parent_id": project.client_id, "raw_snapshot": snapshot_doc}
         if stored is not None and project.version < stored.version:
-            return await self._finish(
+            return await self.finish(
                 session,
                 trigger,
                 kind,
@@ -357,7 +357,7 @@ class PartnerHandlers:
             )
         settings = await self._settings.get(tenant)
         if not settings.projects_as_sub_customers:
-            return await self._finish(
+            return await self.finish(
                 session,
                 trigger,
                 kind,
@@ -371,7 +371,7 @@ class PartnerHandlers:
             )
         synced = stored is not None and stored.sync_key is not None
         if not project.active and not synced:
-            return await self._finish(
+            return await self.finish(
                 session,
                 trigger,
                 kind,
@@ -385,7 +385,7 @@ class PartnerHandlers:
             )
         client = await self._repo.get(session, tenant, "client", project.client_id)
         if client is None or client.sync_key is None:
-            return await self._finish(
+            return await self.finish(
                 session,
                 trigger,
                 kind,
@@ -448,7 +448,7 @@ class PartnerHandlers:
                     session, target, stored, force=trigger.force, trace=trace
                 )
             except (TenantNeedsReauthorization, AuthenticationError) as exc:
-                return await self._finish(
+                return await self.finish(
                     *args,
                     Outcome("failed", REAUTH, f"the tenant must reconnect QuickBooks ({exc})"),
                     action="failed",
@@ -458,7 +458,7 @@ class PartnerHandlers:
                     **finish_args,
                 )
             except UnknownTenant as exc:
-                return await self._finish(
+                return await self.finish(
                     *args,
                     Outcome("failed", "tenant-not-connected", str(exc)),
                     action="failed",
@@ -471,7 +471,7 @@ class PartnerHandlers:
                 reason = "open-balance" if "balance" in str(exc).lower() else "qbo-validation"
                 if isinstance(exc, DuplicateNameError):
                     reason = "name-conflict"
-                return await self._finish(
+                return await self.finish(
                     *args,
                     Outcome("failed", reason, _qbo_message(exc)),
                     action="failed",
@@ -485,7 +485,7 @@ class PartnerHandlers:
                     raise  # retried through the delay queues
                 reason = "qbo-unavailable" if exc.transient else "other"
                 log.warning("partner sync failed: %s", exc, exc_info=True)
-                return await self._finish(
+                return await self.finish(
                     *args,
                     Outcome("failed", reason, _qbo_message(exc)),
                     action="failed",
@@ -533,7 +533,7 @@ class PartnerHandlers:
         record = pushed.record
         if record is None:
             if pushed.conflict is not None:
-                return await self._finish(
+                return await self.finish(
                     *args,
                     Outcome("failed", "name-conflict", pushed.conflict),
                     action="failed",
@@ -543,7 +543,7 @@ class PartnerHandlers:
                     generation=pushed.key_generation,
                     **finish_args,
                 )
-            return await self._finish(
+            return await self.finish(
                 *args,
                 Outcome(
                     "skipped",
@@ -570,7 +570,7 @@ class PartnerHandlers:
                 sync_key=record.Id,
                 sync_token=record.SyncToken,
             )
-        return await self._finish(
+        return await self.finish(
             *args,
             outcome,
             action=pushed.action,
@@ -583,7 +583,7 @@ class PartnerHandlers:
             **finish_args,
         )
 
-    async def _finish(
+    async def finish(
         self,
         session: AsyncSession,
         trigger: Trigger,

@@ -6,6 +6,7 @@ retries and results as any event; links are verified against QBO before they are
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import replace
 from typing import Any
@@ -18,6 +19,7 @@ from partner_sync.adapters.qbo_directory import QboDirectory
 from partner_sync.adapters.qbo_records import PartnerRecord
 from partner_sync.adapters.repository import HistoryEntry, PartnerRepository, PartnerRow
 from partner_sync.domain.automatch import Match, Party, propose
+from partner_sync.service_layer.backfill import Backfill, BackfillReport
 from partner_sync.service_layer.handlers import PartnerHandlers
 from partner_sync.service_layer.push import kinds_sharing
 from qbsync_common.contract.partner_snapshot import PartnerSnapshot
@@ -75,6 +77,14 @@ class OperatorActions:
         self._qbo = directory
         self._handlers = handlers
         self._settings = settings
+        self._backfill = Backfill(
+            sessions=sessions,
+            repository=repository,
+            directory=directory,
+            handlers=handlers,
+            settings=settings,
+        )
+        self._backfills: dict[str, asyncio.Task[BackfillReport]] = {}
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -133,6 +143,33 @@ class OperatorActions:
         for status in ("pending", "failed", "skipped"):
             count += await self.resync_all(tenant_id, status=status, reason="initial-sync")
         return count
+
+    def start_backfill(self, tenant_id: str) -> bool:
+        """Bulk sync through QBO's batch endpoint, in the background; False if one is running.
+
+        Not durable: if the process stops, the unsynced partners stay pending and a new run
+        continues with them (chunks are idempotent through their requestids)."""
+        running = self._backfills.get(tenant_id)
+        if running is not None and not running.done():
+            return False
+        self._backfills[tenant_id] = asyncio.create_task(self._backfill.run(tenant_id))
+        return True
+
+    def backfill_status(self, tenant_id: str) -> dict[str, Any]:
+        task = self._backfills.get(tenant_id)
+        if task is None:
+            return {"state": "none"}
+        if not task.done():
+            return {"state": "running"}
+        if task.exception() is not None:
+            return {"state": "failed", "error": str(task.exception())}
+        report = task.result()
+        return {
+            "state": "done",
+            "batched": report.batched,
+            "handed_over": report.handed_over,
+            "batch_calls": report.batch_calls,
+        }
 
     # -- keys and links --------------------------------------------------------------------------
 

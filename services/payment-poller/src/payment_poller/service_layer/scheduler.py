@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from payment_poller.adapters.repository import Claim
 from payment_poller.service_layer.poll import Poller
 from qbsync_common.runtime import BackgroundJob
 
@@ -29,7 +30,7 @@ def scheduler_job(poller: Poller, tick_s: float, wake: asyncio.Event) -> Backgro
                 log.warning("scheduler round failed: %r", exc)
             for claim in claims:
                 # A slow tenant holds one slot, never the whole round.
-                task = asyncio.create_task(poller.poll(claim))
+                task = asyncio.create_task(_poll(poller, claim))
                 in_flight.add(task)
                 task.add_done_callback(done)
             if claims and len(claims) == free:
@@ -48,6 +49,13 @@ def scheduler_job(poller: Poller, tick_s: float, wake: asyncio.Event) -> Backgro
                 task.cancel()
 
     return run
+
+
+async def _poll(poller: Poller, claim: Claim) -> None:
+    try:
+        await poller.poll(claim)
+    except Exception as exc:  # e.g. the database went away; the claim lapses and is retried
+        log.warning("poll of %s aborted: %r", claim.tenant_id, exc)
 
 
 async def _first(stop: asyncio.Event, other: asyncio.Event, *, within: float) -> None:
