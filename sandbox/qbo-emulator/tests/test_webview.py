@@ -98,10 +98,10 @@ async def test_company_page_shows_customers_invoices_balances_and_payments(
         if f"INV-{tag}" in r
     ]
     # 300 invoiced, 120 received in QuickBooks: 180 still owed.
-    assert f"Acme {tag}" in inv_row and "300" in inv_row and "180" in inv_row
+    assert f"Acme {tag}" in inv_row and "300.00" in inv_row and "180.00" in inv_row
     assert "partially paid" in inv_row
     payments = _rows(await page.locator("#payments tbody tr").all_inner_texts())
-    assert any("120" in row and f"Invoice INV-{tag}" in row for row in payments)
+    assert any("120.00" in row and f"Invoice INV-{tag}" in row for row in payments)
     assert vendor["Id"] not in {r.split(" ")[0] for r in customers}
 
 

@@ -45,6 +45,16 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _money(value: Any) -> str:
+    """Two decimals, as QuickBooks shows amounts; records may hold ints, floats or Decimals."""
+    if value is None or value == "":
+        return ""
+    try:
+        return f"{Decimal(str(value)):.2f}"
+    except ArithmeticError:
+        return str(value)
+
+
 def table(caption: str, headers: Sequence[str], rows: Iterable[tuple[Row, bool]], css: str) -> str:
     """rows: (cells, active); cells are plain text and are escaped here."""
     head = "".join(
@@ -117,7 +127,7 @@ def company_body(realm: Realm) -> str:
                     _text(r.get("CompanyName")),
                     _text((r.get("PrimaryEmailAddr") or {}).get("Address")),
                     _text((r.get("CurrencyRef") or {}).get("value")),
-                    _text(r.get("Balance")),
+                    _money(r.get("Balance")),
                 ),
                 bool(r.get("Active", True)),
             )
@@ -133,8 +143,8 @@ def company_body(realm: Realm) -> str:
                     people[kind].get(str((r.get(ref) or {}).get("value")), _ref_name(r, ref)),
                     _text(r.get("TxnDate")),
                     _text(r.get("DueDate")),
-                    _text(r.get("TotalAmt")),
-                    _text(r.get("Balance")),
+                    _money(r.get("TotalAmt")),
+                    _money(r.get("Balance")),
                     _status(r),
                 ),
                 True,
@@ -149,7 +159,7 @@ def company_body(realm: Realm) -> str:
                     r["Id"],
                     people[kind].get(str((r.get(ref) or {}).get("value")), _ref_name(r, ref)),
                     _text(r.get("TxnDate")),
-                    _text(r.get("TotalAmt")),
+                    _money(r.get("TotalAmt")),
                     _linked(r, doc_numbers),
                 ),
                 True,

@@ -121,7 +121,8 @@ async def test_backfill_creates_through_batches_and_hands_the_rest_to_the_normal
     assert (await api.post(f"{base}/backfill")).status_code == 202
 
     async def done() -> bool:
-        return (await api.get(f"{base}/backfill")).json()["state"] != "running"
+        state: str = (await api.get(f"{base}/backfill")).json()["state"]
+        return state != "running"
 
     await wait_until(done, 30, "the backfill")
     status = (await api.get(f"{base}/backfill")).json()
