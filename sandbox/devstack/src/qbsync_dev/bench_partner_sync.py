@@ -136,7 +136,9 @@ class Bench:
 
         await collector.consume(on_result)
         spec = ConsumerSpec(self.queue, [(self.commands, "#")], retry_delays_ms=DELAYS)
-        self.runtime = assembly.runtime(settings, parts, [(spec, self.service.handler_map())])
+        self.runtime = assembly.runtime(
+            settings, parts, [(spec, self.service.handler_map())], jobs=[self.service.deferred.run]
+        )
         self._task = asyncio.create_task(self.runtime.run())
         for _ in range(300):
             if await self.runtime.broker_ready():

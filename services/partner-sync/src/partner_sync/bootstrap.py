@@ -19,6 +19,7 @@ from partner_sync.adapters.repository import PartnerRepository
 from partner_sync.adapters.tables import PartnerTables, partner_tables
 from partner_sync.config import Settings
 from partner_sync.entrypoints.operator_api import operator_router
+from partner_sync.service_layer.deferred import DeferredWork
 from partner_sync.service_layer.handlers import PartnerHandlers
 from partner_sync.service_layer.operator_actions import OperatorActions
 from partner_sync.service_layer.push import Pusher
@@ -63,6 +64,7 @@ class PartnerSync:
     actions: OperatorActions
     directory: QboDirectory
     repository: PartnerRepository
+    deferred: DeferredWork
 
     def handler_map(self) -> dict[str, Handler]:
         h = self.handlers
@@ -87,9 +89,10 @@ def compose(
     max_attempts: int,
     crash_hook: Callable[[str], None] | None = None,
     command_exchange: str | None = None,
+    interactive_max_wait: float | None = 1.0,
 ) -> PartnerSync:
     repository = PartnerRepository(tables or TABLES)
-    directory = QboDirectory(qbo)
+    directory = QboDirectory(qbo, interactive_max_wait=interactive_max_wait)
     handlers = PartnerHandlers(
         repository=repository,
         pusher=Pusher(directory, repository),
@@ -106,7 +109,8 @@ def compose(
         handlers=handlers,
         settings=tenant_settings,
     )
-    return PartnerSync(handlers, actions, directory, repository)
+    deferred = DeferredWork(sessions=parts.sessions, repository=repository, handlers=handlers)
+    return PartnerSync(handlers, actions, directory, repository, deferred)
 
 
 def qbo_transport() -> TracingTransport:
@@ -157,7 +161,13 @@ async def build(settings: Settings) -> BuiltService:
         max_wait=settings.qbo_max_wait_s,
         registry=parts.metrics.registry,
     )
-    service = compose(parts, qbo, tenant_settings, max_attempts=settings.max_attempts)
+    service = compose(
+        parts,
+        qbo,
+        tenant_settings,
+        max_attempts=settings.max_attempts,
+        interactive_max_wait=settings.qbo_interactive_wait_s,
+    )
     runtime = assembly.runtime(
         settings,
         parts,
@@ -167,6 +177,7 @@ async def build(settings: Settings) -> BuiltService:
                 service.handler_map(),
             )
         ],
+        jobs=[service.deferred.run],
     )
     http = ops_app_for(runtime, "qbsync partner-sync")
     raw_keys = settings.operator_api_keys.get_secret_value() if settings.operator_api_keys else ""

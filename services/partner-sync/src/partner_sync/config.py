@@ -31,6 +31,11 @@ class Settings(ServiceSettings):
         20.0,
         description="Longest wait for the realm's QBO budget before retrying via the delay queue",
     )
+    qbo_interactive_wait_s: float = Field(
+        1.0,
+        description="How long event handling waits for a busy realm's QBO budget before deferring "
+        "the partner to the deferred-work job (keeps one tenant's backlog from blocking others)",
+    )
     settings_cache_ttl_s: float = Field(
         300.0, description="Seconds a tenant's settings are cached (events refresh them sooner)"
     )

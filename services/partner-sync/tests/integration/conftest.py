@@ -108,7 +108,8 @@ async def harness(
 
     async def on_result(message: aio_pika.abc.AbstractIncomingMessage) -> None:
         await message.ack()
-        if (message.headers or {}).get("tenantid") == h.tenant:
+        tenant = (message.headers or {}).get("tenantid")
+        if tenant == h.tenant or tenant in h.other_tenants:
             h.collect(message.body)
 
     await collector.consume(on_result)

@@ -20,6 +20,7 @@ from partner_sync.adapters.call_trace import TracingTransport
 from partner_sync.adapters.tables import partner_tables
 from partner_sync.bootstrap import PartnerSync, compose
 from qbo_client import QBOClient
+from qbo_client.limiter import RealmLimits
 from qbo_client.limiter_memory import InMemoryRateLimiter
 from qbo_client.tokens import StaticTokenProvider, TokenProvider
 from qbsync_common import assembly
@@ -81,6 +82,7 @@ class Harness:
     results: list[dict[str, Any]] = field(default_factory=list)
     services: list[ServiceUnderTest] = field(default_factory=list)
     tenant_settings: StaticTenantSettings = field(default_factory=StaticTenantSettings)
+    other_tenants: set[str] = field(default_factory=set)
 
     def collect(self, body: bytes) -> None:
         self.results.append(json.loads(body))
@@ -102,10 +104,12 @@ class Harness:
                 mandatory=True,
             )
 
-    async def publish(self, data: Any, *, event_id: str | None = None) -> str:
+    async def publish(
+        self, data: Any, *, event_id: str | None = None, tenant_id: str | None = None
+    ) -> str:
         envelope = new_event(
             data,
-            tenant_id=self.tenant,
+            tenant_id=tenant_id or self.tenant,
             source="test-upstream",
             time=datetime.now(UTC),
             event_id=event_id,
@@ -163,6 +167,13 @@ class Harness:
         async with httpx.AsyncClient(base_url=base, headers=headers) as client:
             return await client.request(method, path, **kw)
 
+    async def admin_post_company(self, realm_id: str) -> None:
+        async with httpx.AsyncClient(base_url=self.emulator_url) as admin:
+            response = await admin.post(
+                "/_emulator/companies", json={"realm_id": realm_id, "company_name": "Other"}
+            )
+            response.raise_for_status()
+
     async def admin(self, method: str, path: str, **kw: Any) -> httpx.Response:
         async with httpx.AsyncClient(base_url=self.emulator_url) as admin:
             response = await admin.request(method, f"/_emulator/companies/{self.realm}{path}", **kw)
@@ -212,6 +223,7 @@ def make_service(
     max_attempts: int = 4,
     tokens: TokenProvider | None = None,
     max_wait: float = 5.0,
+    limits_for: Callable[[str], RealmLimits] | None = None,
 ) -> ServiceUnderTest:
     """partner-sync wired like production, except: static token, fixed settings, private queue."""
     settings = ServiceSettings(
@@ -233,7 +245,7 @@ def make_service(
     transport = TracingTransport(httpx.AsyncHTTPTransport())
     qbo = QBOClient(
         tokens,
-        limiter=InMemoryRateLimiter(),
+        limiter=InMemoryRateLimiter(limits_for=limits_for),
         transport=transport,
         registry=CollectorRegistry(),
         max_wait=max_wait,
@@ -248,5 +260,7 @@ def make_service(
         command_exchange=h.commands_exchange,
     )
     spec = ConsumerSpec(h.queue, [(h.commands_exchange, "#")], retry_delays_ms=DELAYS)
-    runtime = assembly.runtime(settings, parts, [(spec, service.handler_map())])
+    runtime = assembly.runtime(
+        settings, parts, [(spec, service.handler_map())], jobs=[service.deferred.run]
+    )
     return ServiceUnderTest(runtime=runtime, service=service, transport=transport, qbo=qbo)

@@ -138,3 +138,31 @@ async def test_backfill_creates_through_batches_and_hands_the_rest_to_the_normal
     customers = await harness.qbo_records("Customer")
     for i in range(40):
         assert len([c for c in customers if c["DisplayName"] == f"Bulk Partner {i}"]) == 1
+
+
+async def test_automatch_auto_applies_at_or_above_the_tenants_threshold(
+    harness: Harness, api: httpx.AsyncClient
+) -> None:
+    harness.tenant_settings.set(harness.tenant, TenantSettings(sync_clients=False))
+    made = await harness.qbo_api(
+        "POST",
+        "customer",
+        json={"DisplayName": "Initech LLC", "PrimaryEmailAddr": {"Address": "ap@initech.example"}},
+    )
+    initech = made.json()["Customer"]["Id"]
+    await harness.upsert("c-initech", "Initech L.L.C.", email="ap@initech.example")
+    await harness.upsert("c-unrelated", "Completely Different Name")
+    await harness.result("c-initech")
+    await harness.result("c-unrelated")
+    harness.tenant_settings.set(
+        harness.tenant, TenantSettings(sync_clients=False, automatch_threshold=0.8)
+    )
+    base = f"/v1/tenants/{harness.tenant}"
+    summary = (await api.post(f"{base}/automatch/client")).json()
+    assert summary["auto_applied"] == 1
+    applied = (
+        await api.get(f"{base}/automatch/proposals", params={"state": "auto-applied"})
+    ).json()
+    assert [(p["partner_id"], p["qbo_id"]) for p in applied] == [("c-initech", initech)]
+    unrelated = (await api.get(f"{base}/partners/client/c-unrelated")).json()
+    assert unrelated["partner"]["sync_key"] is None

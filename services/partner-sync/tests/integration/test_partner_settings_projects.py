@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from partner_harness import Harness, ServiceUnderTest, make_service
+from partner_harness import TOKEN, Harness, ServiceUnderTest, make_service
 
+from qbo_client.limiter import RealmLimits
+from qbo_client.tokens import AccessToken, StaticTokenProvider
 from qbsync_common.contract import events
 from qbsync_common.contract.partner_snapshot import PartnerSnapshot
 from qbsync_common.contract.tenant_settings import TenantSettings
@@ -137,3 +141,72 @@ async def test_two_replicas_racing_on_one_partner_make_one_record(harness: Harne
     row = await harness.partner_row("v-race", "vendor")
     assert row is not None and row["version"] == 8 and row["sync_key"] == records[0]["Id"]
     assert records[0]["PrimaryPhone"]["FreeFormNumber"] == "+1 555 0108"
+
+
+async def test_a_project_that_arrived_before_its_client_follows_once_the_client_is_synced(
+    harness: Harness, running: ServiceUnderTest
+) -> None:
+    harness.tenant_settings.set(harness.tenant, TenantSettings(projects_as_sub_customers=True))
+    await harness.publish(
+        events.ProjectUpserted(
+            project_id="p-early", client_id="c-late", name="Early Job", active=True, version=1
+        )
+    )
+    [failed] = await harness.result("p-early")
+    assert failed["type"] == "qbsync.project.sync_failed.v1"
+    await harness.upsert("c-late", "Late Client")
+    [client] = await harness.result("c-late")
+    results = await harness.result("p-early", count=2)
+    assert results[1]["type"] == "qbsync.project.synced.v1", str(results[1]["data"])
+    [job] = await harness.qbo_named("Early Job")
+    assert job["ParentRef"]["value"] == client["data"]["sync_key"]
+
+
+async def test_a_busy_tenant_is_deferred_and_does_not_hold_up_another_tenant(
+    harness: Harness,
+) -> None:
+    other_realm = str(uuid.uuid4().int % 10**15)
+    await harness.admin_post_company(other_realm)
+    other_tenant = f"tenant-{uuid.uuid4().hex[:8]}"
+    expires = datetime.now(UTC) + timedelta(days=1)
+    tokens = StaticTokenProvider(
+        {
+            harness.tenant: AccessToken(TOKEN, harness.realm, harness.emulator_url, expires),
+            other_tenant: AccessToken(TOKEN, other_realm, harness.emulator_url, expires),
+        }
+    )
+    # The busy tenant's company allows 2 calls a second; the other one is unconstrained.
+    slow = RealmLimits(per_minute=500, per_second=2, concurrent=2, batch_per_minute=40)
+    sut = make_service(
+        harness,
+        tokens=tokens,
+        limits_for=lambda realm: slow if realm == harness.realm else RealmLimits(),
+    )
+    await sut.start()
+    harness.services.append(sut)
+    for i in range(20):
+        await harness.upsert(f"busy-{i}", f"Busy Partner {i}")
+    harness.other_tenants.add(other_tenant)
+    started = asyncio.get_running_loop().time()
+    await harness.publish(
+        events.PartnerUpserted(
+            kind="client",
+            partner_id="quiet-1",
+            version=1,
+            name="Quiet One",
+            currency="USD",
+            active=True,
+        ),
+        tenant_id=other_tenant,
+    )
+    await harness.result("quiet-1", within=10)
+    assert asyncio.get_running_loop().time() - started < 3.0
+    for i in range(20):
+        [result] = await harness.result(f"busy-{i}", within=40)
+        assert result["type"] == "qbsync.partner.synced.v1", str(result["data"])
+    deferred = await harness.fetch(
+        "SELECT count(*) AS n FROM {s}.partner_history WHERE tenant_id=$1 AND action='deferred'",
+        harness.tenant,
+    )
+    assert deferred[0]["n"] > 0  # the busy tenant really was deferred, not waited for
+    assert len(await harness.qbo_records("Customer")) >= 20

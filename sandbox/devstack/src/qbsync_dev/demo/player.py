@@ -125,6 +125,7 @@ async def play(
             await publish(env.broker_url, story_envelopes(tenant_id, story.events))
             loop = asyncio.get_running_loop()
             deadline = loop.time() + timeout_s
+            printed: set[str] = set()
             while not report.settled():
                 result = await feed.next(deadline - loop.time())
                 if result is None:
@@ -133,7 +134,10 @@ async def play(
                 if envelope.tenantid != tenant_id:
                     continue  # other tenants' results share the exchange
                 seen = describe(envelope.type, data)
-                out(f"  {seen.line}")
+                # A result may come twice (redelivery, or a service announcing a state again).
+                again = seen.line in printed
+                printed.add(seen.line)
+                out(f"  {seen.line}{'  (again)' if again else ''}")
                 if seen.key is None:
                     continue
                 report.record(seen)

@@ -67,15 +67,21 @@ class TenantNames:
 
 
 class QboDirectory:
-    def __init__(self, client: QBOClient) -> None:
+    def __init__(self, client: QBOClient, *, interactive_max_wait: float | None = None) -> None:
+        """`interactive_max_wait`: how long event handling waits for the realm's QBO budget
+        before giving up (LimiterTimeout) and deferring the partner; None = the client's."""
         self._client = client
+        self._interactive_max_wait = interactive_max_wait
         self._names: dict[str, TenantNames] = {}
         self._loading: dict[str, asyncio.Lock] = {}
         self.index_loads = 0
 
     def session(self, tenant_id: str, *, background: bool = False) -> TenantSession:
-        priority = Priority.BACKGROUND if background else Priority.INTERACTIVE
-        return self._client.for_tenant(tenant_id, priority=priority)
+        if background:
+            return self._client.for_tenant(tenant_id, priority=Priority.BACKGROUND)
+        return self._client.for_tenant(
+            tenant_id, priority=Priority.INTERACTIVE, max_wait=self._interactive_max_wait
+        )
 
     async def names(self, tenant_id: str) -> TenantNames:
         """The tenant's index, loaded on first use (once, even with concurrent callers)."""

@@ -195,3 +195,41 @@ class PartnerRepository:
         if status is not None:
             stmt = stmt.where(c.status == status)
         return [(str(r[0]), str(r[1])) for r in await session.execute(stmt)]
+
+    async def failed_projects_of(
+        self, session: AsyncSession, tenant_id: str, client_id: str
+    ) -> list[str]:
+        """Projects that failed because their client was not in QBO yet."""
+        c = self.t.partners.c
+        rows = await session.execute(
+            select(c.partner_id).where(
+                c.tenant_id == tenant_id,
+                c.kind == "project",
+                c.parent_id == client_id,
+                c.status == "failed",
+                c.sync_key.is_(None),
+            )
+        )
+        return [str(r[0]) for r in rows]
+
+    async def try_lock(
+        self, session: AsyncSession, tenant_id: str, kind: str, partner_id: str
+    ) -> bool:
+        """The partner's lock if it is free now (same key as `lock`), else False."""
+        got = await session.execute(
+            text("SELECT pg_try_advisory_xact_lock(hashtextextended(:k, 0))"),
+            {"k": f"partner-sync|{tenant_id}|{kind}|{partner_id}"},
+        )
+        return bool(got.scalar())
+
+    async def deferred(self, session: AsyncSession, limit: int) -> list[tuple[str, str, str]]:
+        """(tenant, kind, partner id) of partners deferred because their realm was busy,
+        oldest first."""
+        c = self.t.partners.c
+        rows = await session.execute(
+            select(c.tenant_id, c.kind, c.partner_id)
+            .where(c.waiting == "rate-limit")
+            .order_by(c.updated_at)
+            .limit(limit)
+        )
+        return [(str(r[0]), str(r[1]), str(r[2])) for r in rows]

@@ -34,6 +34,7 @@ from partner_sync.service_layer.results import Outcome, result_event
 from qbo_client.errors import (
     AuthenticationError,
     DuplicateNameError,
+    LimiterTimeout,
     QBOError,
     TenantNeedsReauthorization,
     UnknownTenant,
@@ -51,6 +52,7 @@ log = logging.getLogger(__name__)
 
 SOURCE = "partner-sync"
 REAUTH = "needs-reauthorization"
+RATE_LIMITED = "rate-limit"
 # Sync reasons that must look at QBO even when this version was already synced.
 FORCING_REASONS = frozenset({"operator-resync", "connection-recovered", "initial-sync"})
 
@@ -156,6 +158,9 @@ class PartnerHandlers:
     async def on_tenant_reconnected(self, delivery: Delivery) -> None:
         """TenantConnected / TenantConnectionRecovered: re-drive what waited for it."""
         tenant = delivery.envelope.tenantid
+        if delivery.envelope.type == events.TenantConnected.event_type:
+            # Possibly another QBO company than before: its names are loaded afresh.
+            self._pusher.directory.forget_tenant(tenant)
         async with delivery.transaction() as session:
             waiting = await self._repo.take_waiting(session, tenant)
             for kind, partner_id in waiting:
@@ -206,6 +211,23 @@ class PartnerHandlers:
             new_event(command, tenant_id=tenant_id, source=SOURCE),
             exchange=self._command_exchange,
         )
+
+    async def resume(
+        self, session: AsyncSession, tenant_id: str, kind: str, partner_id: str
+    ) -> bool:
+        """Sync a deferred partner now, if nobody else is on it; False if it was busy/gone."""
+        if not await self._repo.try_lock(session, tenant_id, kind, partner_id):
+            return False
+        row = await self._repo.get(session, tenant_id, kind, partner_id)
+        if row is None or row.waiting != RATE_LIMITED or row.snapshot is None:
+            return False
+        trigger = Trigger(tenant_id=tenant_id, event_id=None, event_type="deferred")
+        if kind == "project":
+            project = events.ProjectUpserted.model_validate(row.snapshot)
+            await self.sync_project(session, trigger, project)
+        else:
+            await self.sync_partner(session, trigger, kind, partner_id, None)
+        return True
 
     # -- partners --------------------------------------------------------------------------------
 
@@ -447,6 +469,20 @@ class PartnerHandlers:
                 pushed = await self._pusher.push(
                     session, target, stored, force=trigger.force, trace=trace
                 )
+            except LimiterTimeout:
+                # The tenant's QBO budget is spent: park the partner in our table (acking the
+                # event) so a busy tenant's backlog never blocks other tenants in the queue;
+                # the deferred-work job syncs it when the budget allows. No result yet.
+                return await self.finish(
+                    *args,
+                    Outcome("pending", RATE_LIMITED, "waiting for the tenant's QBO rate budget"),
+                    action="deferred",
+                    snapshot=snapshot,
+                    waiting=RATE_LIMITED,
+                    trace=trace,
+                    emit=False,
+                    **finish_args,
+                )
             except (TenantNeedsReauthorization, AuthenticationError) as exc:
                 return await self.finish(
                     *args,
@@ -607,6 +643,7 @@ class PartnerHandlers:
         clear_key: bool = False,
         generation: int | None = None,
         parent_id: str | None = None,
+        emit: bool = True,
     ) -> Outcome:
         """Persist state and history and enqueue the result, all in the caller's transaction."""
         tenant = trigger.tenant_id
@@ -669,6 +706,16 @@ class PartnerHandlers:
                 sync_token=outcome.sync_token,
             ),
         )
+        if (
+            kind == "client"
+            and outcome.status == "synced"
+            and (stored is None or not stored.sync_key)
+        ):
+            # A client that just got its QBO record unblocks projects that waited for it.
+            for project_id in await self._repo.failed_projects_of(session, tenant, partner_id):
+                await self.request_sync(session, tenant, "project", project_id, "dependency")
+        if not emit:
+            return outcome
         parent = parent_id or (stored.parent_id if stored else None)
         data = result_event(kind, partner_id, version, outcome, op, parent_id=parent)
         await self._outbox.enqueue(
