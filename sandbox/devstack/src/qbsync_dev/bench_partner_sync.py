@@ -38,7 +38,7 @@ from qbsync_common.tenant_settings import StaticTenantSettings
 from qbsync_dev.database import ensure_database
 
 BROKER = os.environ.get("QBSYNC_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/")
-DATABASE = "postgresql+asyncpg://postgres@127.0.0.1:5432/qbsync_bench"
+DATABASE = "postgresql+asyncpg://postgres@127.0.0.1:5432/qbsync_bench_partner_sync"
 TOKEN = "bench-partner-sync"
 STEADY = int(os.environ.get("QBSYNC_BENCH_PS_STEADY", "300"))
 EVENTS = int(os.environ.get("QBSYNC_BENCH_PS_EVENTS", "5000"))

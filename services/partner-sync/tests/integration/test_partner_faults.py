@@ -205,11 +205,13 @@ async def test_a_429_backs_the_realm_off_for_a_minute_and_nothing_is_lost(
     for i in range(5):
         await harness.upsert(f"t-{i}", f"Throttled Partner {i}")
     for i in range(5):
-        [result] = await harness.result(f"t-{i}", within=120)
+        [result] = await harness.result(f"t-{i}", within=200)
         assert result["type"] == "qbsync.partner.synced.v1", str(result["data"])
     assert asyncio.get_running_loop().time() - started >= 60
     stats = (await harness.admin("GET", "/stats")).json()
-    assert 1 <= stats["throttled"] <= 3  # only the calls already in flight when QBO said 429
+    # Throttled calls count in QBO's window too, so a second 429 can follow the first back-off;
+    # each one costs a full minute of silence, never a burst of retries.
+    assert 1 <= stats["throttled"] <= 6
     customers = await harness.qbo_records("Customer")
     for i in range(5):
         assert len([c for c in customers if c["DisplayName"] == f"Throttled Partner {i}"]) == 1
