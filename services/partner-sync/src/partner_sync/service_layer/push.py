@@ -207,12 +207,15 @@ class Pusher:
                 if alternative is None:
                     out.conflict = self._conflict_message(name, "Employee")
                     return None
+                # QBO replays a refusal for a repeated requestid: when the name is the same one
+                # (freed by renaming our partner of the other kind), the retry needs its own id.
+                retry_of = alternative if alternative != name else f"{name}|after-rename"
                 rid = create_id(
                     target.tenant_id,
                     target.kind,
                     target.partner_id,
                     out.key_generation,
-                    alternative,
+                    retry_of,
                 )
                 record = record_for_create(
                     target.kind, self._with_name(target, alternative), target.currency
