@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
 import httpx
 from httpx_aiohttp import AiohttpTransport
 from sqlalchemy import MetaData
@@ -24,19 +21,13 @@ from partner_sync.service_layer.handlers import PartnerHandlers
 from partner_sync.service_layer.operator_actions import OperatorActions
 from partner_sync.service_layer.push import Pusher
 from qbo_client import QBOClient
-from qbo_client.limiter import RateLimiter
-from qbo_client.limiter_memory import InMemoryRateLimiter
-from qbo_client.limiter_postgres import PostgresRateLimiter
-from qbo_client.tokens import AccessToken, GatewayTokenProvider, StaticTokenProvider, TokenProvider
 from qbsync_common import assembly
-from qbsync_common.db import asyncpg_dsn
 from qbsync_common.messaging.consumer import Handler
 from qbsync_common.messaging.topology import EVENTS_EXCHANGE, RESULTS_EXCHANGE, ConsumerSpec
 from qbsync_common.operator_auth import OperatorKeys, parse_keys
+from qbsync_common.qbo_access import rate_limiter, tenant_settings_source, token_provider
 from qbsync_common.service import BuiltService, ServiceDefinition, ops_app_for
 from qbsync_common.tenant_settings import (
-    GatewayTenantSettings,
-    StaticTenantSettings,
     TenantSettingsSource,
 )
 
@@ -118,42 +109,11 @@ def qbo_transport() -> TracingTransport:
     return TracingTransport(AiohttpTransport(limits=limits))
 
 
-def static_tokens(raw: str) -> StaticTokenProvider:
-    doc = json.loads(raw)
-    expires = datetime.now(UTC) + timedelta(days=3650)
-    return StaticTokenProvider(
-        {
-            tenant: AccessToken(v["access_token"], v["realm_id"], v["api_base_url"], expires)
-            for tenant, v in doc.items()
-        }
-    )
-
-
 async def build(settings: Settings) -> BuiltService:
     parts = assembly.plumbing(settings, METADATA)
-    tokens: TokenProvider
-    tenant_settings: TenantSettingsSource
-    static = settings.qbo_static_tokens.get_secret_value() if settings.qbo_static_tokens else ""
-    if static and settings.environment != "production":
-        tokens = static_tokens(static)
-        tenant_settings = StaticTenantSettings()
-    else:
-        credential = settings.service_credential.get_secret_value()
-        tokens = GatewayTokenProvider(settings.gateway_url, credential)
-        tenant_settings = GatewayTenantSettings(
-            settings.gateway_url, credential, ttl_s=settings.settings_cache_ttl_s
-        )
-    limiter: RateLimiter
-    if settings.qbo_limiter == "postgres":
-        # Shared by every replica (and every service) calling QBO for a realm.
-        pool = await asyncpg.create_pool(
-            asyncpg_dsn(settings.database_url.get_secret_value()), min_size=1, max_size=4
-        )
-        postgres_limiter = PostgresRateLimiter(pool)
-        await postgres_limiter.ensure_schema()
-        limiter = postgres_limiter
-    else:
-        limiter = InMemoryRateLimiter()
+    tokens = token_provider(settings)
+    tenant_settings = tenant_settings_source(settings)
+    limiter = await rate_limiter(settings)
     qbo = QBOClient(
         tokens,
         limiter=limiter,
@@ -180,7 +140,7 @@ async def build(settings: Settings) -> BuiltService:
         jobs=[service.deferred.run],
     )
     http = ops_app_for(runtime, "qbsync partner-sync")
-    raw_keys = settings.operator_api_keys.get_secret_value() if settings.operator_api_keys else ""
+    raw_keys = settings.operator_keys_text()
     http.include_router(operator_router(service.actions, OperatorKeys(parse_keys(raw_keys))))
     return BuiltService(runtime=runtime, http=http)
 

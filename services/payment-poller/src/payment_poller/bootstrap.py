@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import socket
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
-import asyncpg
 from sqlalchemy import MetaData
 
 from payment_poller.adapters.repository import Repository
@@ -21,26 +19,19 @@ from payment_poller.service_layer.handlers import Handlers
 from payment_poller.service_layer.poll import Poller, PollSettings
 from payment_poller.service_layer.scheduler import scheduler_job
 from qbo_client import (
-    AccessToken,
-    GatewayTokenProvider,
-    InMemoryRateLimiter,
-    PostgresRateLimiter,
     Priority,
     QBOClient,
-    StaticTokenProvider,
     TokenProvider,
 )
 from qbo_client.limiter import RateLimiter
 from qbsync_common import assembly
 from qbsync_common.contract import events
-from qbsync_common.db import asyncpg_dsn
 from qbsync_common.messaging.topology import EVENTS_EXCHANGE, RESULTS_EXCHANGE, ConsumerSpec
 from qbsync_common.operator_auth import OperatorKeys, parse_keys
+from qbsync_common.qbo_access import rate_limiter, tenant_settings_source, token_provider
 from qbsync_common.runtime import ServiceRuntime
 from qbsync_common.service import BuiltService, ServiceDefinition, ops_app_for
 from qbsync_common.tenant_settings import (
-    GatewayTenantSettings,
-    StaticTenantSettings,
     TenantSettingsSource,
 )
 
@@ -87,8 +78,8 @@ async def assemble(
 ) -> Assembled:
     parts = assembly.plumbing(settings, metadata)
     qbo = QBOClient(
-        tokens or _tokens(settings),
-        limiter=limiter if limiter is not None else await _limiter(settings),
+        tokens or token_provider(settings),
+        limiter=limiter if limiter is not None else await rate_limiter(settings),
         max_wait=settings.qbo_max_wait_s,
         # QBO call metrics appear on this service's /metrics next to its own.
         registry=parts.metrics.registry,
@@ -110,7 +101,7 @@ async def assemble(
     )
     handlers = Handlers(
         repo,
-        tenant_settings or _tenant_settings(settings),
+        tenant_settings or tenant_settings_source(settings),
         settings.default_poll_interval_s,
         timedelta(seconds=settings.webhook_debounce_s),
         wake,
@@ -123,45 +114,10 @@ async def assemble(
         jobs=[scheduler_job(poller, settings.scheduler_tick_s, wake)],
     )
     http = ops_app_for(runtime, "qbsync payment-poller")
-    keys = OperatorKeys(parse_keys(settings.operator_api_keys.get_secret_value()))
+    keys = OperatorKeys(parse_keys(settings.operator_keys_text()))
     http.include_router(operator_router(parts.sessions, repo, keys, wake))
     built = BuiltService(runtime=runtime, http=http)
     return Assembled(built, runtime, poller, handlers, repo, parts, qbo)
-
-
-def _tokens(settings: Settings) -> TokenProvider:
-    static = settings.qbo_static_tokens.get_secret_value() if settings.qbo_static_tokens else ""
-    if static and settings.environment != "production":
-        doc = json.loads(static)
-        expires = datetime.now(UTC) + timedelta(days=3650)
-        return StaticTokenProvider(
-            {
-                tenant: AccessToken(v["access_token"], v["realm_id"], v["api_base_url"], expires)
-                for tenant, v in doc.items()
-            }
-        )
-    return GatewayTokenProvider(
-        settings.gateway_url, settings.service_credential.get_secret_value()
-    )
-
-
-def _tenant_settings(settings: Settings) -> TenantSettingsSource:
-    if settings.qbo_static_tokens and settings.environment != "production":
-        return StaticTenantSettings()
-    credential = settings.service_credential.get_secret_value()
-    return GatewayTenantSettings(settings.gateway_url, credential)
-
-
-async def _limiter(settings: Settings) -> RateLimiter:
-    """Per-realm QBO limits shared with every other process (the qbo_limits schema)."""
-    if settings.qbo_limiter == "memory":
-        return InMemoryRateLimiter()
-    pool = await asyncpg.create_pool(
-        asyncpg_dsn(settings.database_url.get_secret_value()), min_size=1, max_size=4
-    )
-    limiter = PostgresRateLimiter(pool)
-    await limiter.ensure_schema()
-    return limiter
 
 
 async def build(settings: Settings) -> BuiltService:
