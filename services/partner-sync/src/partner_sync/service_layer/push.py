@@ -202,6 +202,12 @@ class Pusher:
             # holder into the index, and the caller's loop adopts it or picks another name.
             found = await self._qbo.find_by_name(target.tenant_id, name)
             if not found:
+                # Nobody we can see holds the name. The refusal may be a replay (QBO answers a
+                # repeated requestid with its first answer) from when the name was still taken:
+                # try once more under a requestid of its own before blaming an Employee.
+                retry = await self._create_retry(target, name, out)
+                if retry is not None:
+                    return retry
                 # An Employee (we do not index them) or a deleted name: nothing to adopt.
                 alternative = await self._alternative(session, target, name, "Employee")
                 if alternative is None:
@@ -223,6 +229,24 @@ class Pusher:
                 created = await self._qbo.create(target.tenant_id, record, rid)
             else:
                 return None
+        out.record = created
+        out.request_id = rid
+        out.action = "created"
+        return created
+
+    async def _create_retry(self, target: Target, name: str, out: Pushed) -> PartnerRecord | None:
+        rid = create_id(
+            target.tenant_id,
+            target.kind,
+            target.partner_id,
+            out.key_generation,
+            f"{name}|after-refusal",
+        )
+        record = record_for_create(target.kind, self._with_name(target, name), target.currency)
+        try:
+            created = await self._qbo.create(target.tenant_id, record, rid)
+        except DuplicateNameError:
+            return None
         out.record = created
         out.request_id = rid
         out.action = "created"
