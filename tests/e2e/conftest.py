@@ -83,7 +83,15 @@ async def private_database_url() -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="module")
-async def stack(private_database_url: str, broker_vhost_url: str) -> AsyncIterator[StackSpec]:
+async def running_stack(
+    private_database_url: str, broker_vhost_url: str
+) -> AsyncIterator[supervisor.RunningStack]:
+    """Every process of a private stack, which a test may kill and restart."""
     spec = StackSpec.random_ports(private_database_url, broker_url=broker_vhost_url)
-    async with supervisor.running(spec):
-        yield spec
+    async with supervisor.running(spec) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def stack(running_stack: supervisor.RunningStack) -> StackSpec:
+    return running_stack.spec

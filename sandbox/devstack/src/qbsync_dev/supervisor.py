@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -81,20 +82,50 @@ class StackNotReady(Exception):
     """Some processes never answered their readiness URL."""
 
 
+@dataclass
+class RunningStack:
+    """The processes of a running stack, by name; system tests kill and restart them."""
+
+    spec: StackSpec
+    procs: list[Proc]
+    processes: list[asyncio.subprocess.Process]
+
+    def _index(self, name: str) -> int:
+        return next(i for i, proc in enumerate(self.procs) if proc.name == name)
+
+    def process(self, name: str) -> asyncio.subprocess.Process:
+        return self.processes[self._index(name)]
+
+    async def kill(self, name: str) -> int:
+        """SIGKILL, as the kernel's OOM killer or a node failure would; returns the exit code."""
+        process = self.process(name)
+        if process.returncode is None:
+            process.kill()
+        return await process.wait()
+
+    async def restart(self, name: str) -> None:
+        """Start the named process again (after it died) and wait until it is ready."""
+        index = self._index(name)
+        self.processes[index] = await start(self.procs[index])
+        not_ready = await wait_ready([self.procs[index]])
+        if not_ready:
+            raise StackNotReady(f"{name} not ready {READY_TIMEOUT_S:.0f}s after a restart")
+
+
 @contextlib.asynccontextmanager
-async def running(spec: StackSpec) -> AsyncIterator[list[asyncio.subprocess.Process]]:
+async def running(spec: StackSpec) -> AsyncIterator[RunningStack]:
     """Start every process of the stack, wait until all are ready, stop them all on exit."""
     procs = spec.procs()
-    processes: list[asyncio.subprocess.Process] = []
+    stack = RunningStack(spec, procs, [])
     try:
         for proc in procs:
-            processes.append(await start(proc))
+            stack.processes.append(await start(proc))
         not_ready = await wait_ready(procs)
         if not_ready:
             raise StackNotReady(f"not ready after {READY_TIMEOUT_S:.0f}s: {', '.join(not_ready)}")
-        yield processes
+        yield stack
     finally:
-        await stop_in_order(processes)
+        await stop_in_order(stack.processes)
 
 
 async def run_stack(spec: StackSpec | None = None) -> int:

@@ -7,7 +7,14 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from qbsync_common.contract import events
-from qbsync_dev.demo.story import RECEIVED, SYNCED, document_key, partner_key, payment_key
+from qbsync_dev.demo.story import (
+    RECEIVED,
+    SYNCED,
+    document_key,
+    export_key,
+    partner_key,
+    payment_key,
+)
 
 QBO_PARTNER = {"client": "Customer", "vendor": "Vendor"}
 QBO_DOCUMENT = {"invoice": "Invoice", "bill": "Bill", "credit_memo": "CreditMemo"}
@@ -82,5 +89,19 @@ def describe(event_type: str, data: BaseModel) -> Observed:
                 f"$ payment received for {data.invoice_id}: {data.amount_applied} {data.currency} "
                 f"(QBO payment {data.qbo_payment_id}), remaining {data.remaining_balance}, "
                 f"{data.status}",
+            )
+        case events.PaymentExported():
+            return Observed(
+                export_key(data.payment_id),
+                SYNCED,
+                f"✓ payment {data.payment_id} on {data.invoice_id}: QBO payment {data.sync_key}",
+                data.sync_key,
+            )
+        case events.PaymentExportFailed():
+            return Observed(
+                export_key(data.payment_id),
+                f"failed:{data.reason_code}",
+                f"✗ payment {data.payment_id} on {data.invoice_id} failed ({data.reason_code}): "
+                f"{data.message}",
             )
     return Observed(None, "", f"· {event_type} {data.model_dump_json()}")

@@ -47,7 +47,12 @@ def payment_key(invoice_id: str) -> str:
     return f"payment-received {invoice_id}"
 
 
-def _partner(kind: str, partner_id: str, name: str, email: str) -> events.PartnerUpserted:
+def export_key(payment_id: str) -> str:
+    """A payment recorded upstream, exported to QBO (or not)."""
+    return f"payment-exported {payment_id}"
+
+
+def partner_event(kind: str, partner_id: str, name: str, email: str) -> events.PartnerUpserted:
     return events.PartnerUpserted(
         kind=kind,
         partner_id=partner_id,
@@ -59,7 +64,7 @@ def _partner(kind: str, partner_id: str, name: str, email: str) -> events.Partne
     )
 
 
-def _lines(*items: tuple[str, str, str]) -> list[DocumentLine]:
+def lines_of(*items: tuple[str, str, str]) -> list[DocumentLine]:
     return [
         DocumentLine(
             name=name,
@@ -72,7 +77,7 @@ def _lines(*items: tuple[str, str, str]) -> list[DocumentLine]:
     ]
 
 
-def _invoice(
+def document_event(
     kind: str,
     invoice_id: str,
     number: str | None,
@@ -111,29 +116,33 @@ def build_story(
     """The story for one run; `client_status`/`vendor_status` are statuses the tenant syncs."""
     now = now or datetime.now(UTC)
     today = now.date()
-    acme = _partner("client", f"c-{tag}-1", f"Acme Translations {tag}", "billing@acme.example")
-    globex = _partner("client", f"c-{tag}-2", f"Globex Publishing {tag}", "ap@globex.example")
+    acme = partner_event("client", f"c-{tag}-1", f"Acme Translations {tag}", "billing@acme.example")
+    globex = partner_event("client", f"c-{tag}-2", f"Globex Publishing {tag}", "ap@globex.example")
     # The same business is a client and a vendor: QBO needs distinct names across both lists.
-    north_client = _partner("client", f"c-{tag}-3", f"Northwind Studio {tag}", "nw@north.example")
-    north_vendor = _partner("vendor", f"v-{tag}-3", f"Northwind Studio {tag}", "nw@north.example")
-    lingua = _partner("vendor", f"v-{tag}-1", f"Lingua Freelance {tag}", "pay@lingua.example")
+    north_client = partner_event(
+        "client", f"c-{tag}-3", f"Northwind Studio {tag}", "nw@north.example"
+    )
+    north_vendor = partner_event(
+        "vendor", f"v-{tag}-3", f"Northwind Studio {tag}", "nw@north.example"
+    )
+    lingua = partner_event("vendor", f"v-{tag}-1", f"Lingua Freelance {tag}", "pay@lingua.example")
     partners = [acme, globex, north_client, north_vendor, lingua]
 
-    work = _lines(("Translation EN-DE", "1200", "0.12"), ("Proofreading", "6.5", "40.00"))
-    invoice = _invoice(
+    work = lines_of(("Translation EN-DE", "1200", "0.12"), ("Proofreading", "6.5", "40.00"))
+    invoice = document_event(
         "client", f"inv-{tag}-1", f"{tag}-0001", client_status, acme, work, today=today, now=now
     )
-    to_pay = _invoice(
+    to_pay = document_event(
         "client",
         f"inv-{tag}-2",
         f"{tag}-0002",
         client_status,
         globex,
-        _lines(("Subtitling", "3", "150.00")),
+        lines_of(("Subtitling", "3", "150.00")),
         today=today,
         now=now,
     )
-    pro_forma = _invoice(
+    pro_forma = document_event(
         "client",
         f"inv-{tag}-3",
         f"{tag}-PF01",
@@ -144,23 +153,23 @@ def build_story(
         today=today,
         now=now,
     )
-    zero = _invoice(
+    zero = document_event(
         "client",
         f"inv-{tag}-4",
         f"{tag}-0004",
         client_status,
         north_client,
-        _lines(("Goodwill review", "1", "0.00")),
+        lines_of(("Goodwill review", "1", "0.00")),
         today=today,
         now=now,
     )
-    bill = _invoice(
+    bill = document_event(
         "vendor",
         f"vinv-{tag}-1",
         f"L-{tag}-17",
         vendor_status,
         lingua,
-        _lines(("Freelance translation", "1000", "0.08")),
+        lines_of(("Freelance translation", "1000", "0.08")),
         today=today,
         now=now,
     )

@@ -1,0 +1,63 @@
+"""Counts a workload's effects in an emulated QuickBooks company: each record must exist once.
+
+Reads the emulator's admin API (every record of an entity); the system tests assert on what it
+finds and the system benchmark reports it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from qbsync_dev.workload import TenantLoad
+
+
+@dataclass(frozen=True)
+class Census:
+    """Per entity: the workload's records that are missing, and those present more than once."""
+
+    missing: dict[str, list[str]] = field(default_factory=dict)
+    duplicated: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @property
+    def exact(self) -> bool:
+        return not any(self.missing.values()) and not any(self.duplicated.values())
+
+    def describe(self) -> str:
+        parts = [f"{e} missing {v[:5]}… ({len(v)})" for e, v in self.missing.items() if v]
+        parts += [
+            f"{e} duplicated {dict(list(v.items())[:5])}" for e, v in self.duplicated.items() if v
+        ]
+        return "; ".join(parts) or "every record exactly once"
+
+
+async def records(
+    client: httpx.AsyncClient, emulator_url: str, realm_id: str, entity: str
+) -> list[dict[str, Any]]:
+    answer = await client.get(f"{emulator_url}/_emulator/companies/{realm_id}/records/{entity}")
+    answer.raise_for_status()
+    return list(answer.json()["records"])
+
+
+async def take_census(
+    client: httpx.AsyncClient, emulator_url: str, realm_id: str, load: TenantLoad
+) -> Census:
+    wanted = {
+        ("Customer", "DisplayName"): load.customers,
+        ("Vendor", "DisplayName"): load.vendors,
+        ("Invoice", "DocNumber"): load.invoice_numbers,
+        ("Bill", "DocNumber"): load.bill_numbers,
+        ("Payment", "PaymentRefNum"): load.payment_refs,
+    }
+    missing: dict[str, list[str]] = {}
+    duplicated: dict[str, dict[str, int]] = {}
+    for (entity, field_name), names in wanted.items():
+        found = Counter(
+            str(r.get(field_name)) for r in await records(client, emulator_url, realm_id, entity)
+        )
+        missing[entity] = [n for n in names if found[n] == 0]
+        duplicated[entity] = {n: found[n] for n in names if found[n] > 1}
+    return Census(missing, duplicated)
