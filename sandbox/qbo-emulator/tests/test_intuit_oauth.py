@@ -255,6 +255,42 @@ def test_revoke_accepts_a_form_body_and_userinfo_needs_a_live_token(emulator: Em
     assert refused.value.status_code == 401
 
 
+def test_admin_disconnect_in_quickbooks_revokes_the_grant_and_a_reconnect_works(
+    emulator: Emulator,
+) -> None:
+    client, realm_id, app = _connect(emulator)
+    other_client, other_realm, other_app = _connect(emulator)
+    answer = emulator.admin(
+        "POST", f"/apps/{app['client_id']}/disconnect", json={"realm_id": realm_id}
+    )
+    assert answer.json() == {"revoked": 1}
+    # The app is not told: its next API call is 401 and its refresh is invalid_grant.
+    status, body = emulator.api_status(client.access_token, realm_id)
+    assert status == 401 and "3200" in body
+    with pytest.raises(AuthClientError) as refused:
+        client.refresh()
+    assert refused.value.status_code == 400
+    assert b"invalid_grant" in refused.value.content
+    grants = emulator.admin("GET", "/grants", params={"realm_id": realm_id}).json()
+    assert [g["revoked"] for g in grants] == [True]
+    # Another app's connection (to another company) is untouched.
+    assert emulator.api_status(other_client.access_token, other_realm)[0] == 200
+    other_client.refresh()
+    # Going through the authorize flow again connects the company with a new grant.
+    url = client.get_authorization_url([Scopes.ACCOUNTING], state_token="st-again")
+    query = parse_qs(urlsplit(httpx.get(url).headers["location"]).query)
+    client.get_bearer_token(query["code"][0], realm_id=realm_id)
+    assert emulator.api_status(client.access_token, realm_id)[0] == 200
+    again = emulator.admin(
+        "POST", f"/apps/{other_app['client_id']}/disconnect", json={"realm_id": realm_id}
+    )
+    assert again.json() == {"revoked": 0}  # that app was never connected to this company
+    unknown = httpx.post(
+        f"{emulator.url}/_emulator/apps/nobody/disconnect", json={"realm_id": realm_id}
+    )
+    assert unknown.status_code == 404
+
+
 def test_consent_page_connect_and_cancel(emulator: Emulator) -> None:
     realm_id = emulator.company()
     app = emulator.register(name="Invoice Bridge")

@@ -142,6 +142,20 @@ def test_revoke_by_access_token_kills_every_grant_of_the_pair_only() -> None:
     assert tokens.refresh(app, other_realm.refresh_token).refresh_token == other_realm.refresh_token
 
 
+def test_disconnect_revokes_the_pair_and_counts_live_grants_once() -> None:
+    _, tokens = _service()
+    app = _app()
+    first = tokens.mint("cid", "1", "openid")
+    tokens.mint("cid", "1", "openid")
+    other_app = tokens.mint("other", "1", "openid")
+    assert tokens.disconnect("cid", "1") == 2
+    assert tokens.disconnect("cid", "1") == 0
+    assert tokens.access(first.access_token) == "revoked"
+    with pytest.raises(InvalidGrant):
+        tokens.refresh(app, first.refresh_token)
+    assert tokens.access(other_app.access_token) != "revoked"
+
+
 def test_authenticate_maps_every_failure_to_qbo_codes() -> None:
     clock = Clock()
     server = OAuthServer(clock, realms=lambda: [("1", "Co")])

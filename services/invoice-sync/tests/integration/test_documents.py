@@ -171,6 +171,44 @@ async def test_partner_that_cannot_be_synced_fails_the_waiting_invoice(
     assert (await world.document("invoice", event.invoice_id))["status"] == "failed"
 
 
+async def test_partner_lost_to_a_revoked_connection_fails_the_invoice_until_the_partner_syncs(
+    new_world: Callable[..., Any],
+) -> None:
+    """The partner's failure came after the reconnect had re-driven what failed (a race between
+    the two services): the invoice fails for the connection, and the partner's sync after the
+    reconnect still resumes it."""
+    from datetime import UTC, datetime
+
+    from qbsync_common.contract.events import PartnerSyncFailed, TenantConnectionRecovered
+
+    world: World = await new_world()
+    event = up.invoice(partner_id="c-8", partner=up.partner("c-8"))
+    await world.deliver(event)
+    assert (await world.document("invoice", event.invoice_id))["status"] == "waiting_partner"
+    await world.deliver(
+        TenantConnectionRecovered(realm_id=world.realm, recovered_at=datetime.now(UTC))
+    )
+    await world.deliver(
+        PartnerSyncFailed(
+            kind="client",
+            partner_id="c-8",
+            version=1,
+            reason_code="needs-reauthorization",
+            message="The tenant must reconnect QuickBooks.",
+            operation_id="op-y",
+        )
+    )
+    [failed] = await world.results("qbsync.document.sync_failed.v1")
+    assert failed["data"]["reason_code"] == "needs-reauthorization"
+    assert (await world.document("invoice", event.invoice_id))["status"] == "failed"
+
+    key = world.customer(f"C8 {world.tenant}")
+    await world.deliver(up.partner_synced(key, partner_id="c-8"))
+    [synced] = await world.results("qbsync.document.synced.v1")
+    assert synced["data"]["document_id"] == event.invoice_id
+    assert len(world.records("Invoice")) == 1
+
+
 async def test_vendor_invoice_without_client_key_fails(new_world: Callable[..., Any]) -> None:
     world: World = await new_world()
     vendor = world.vendor(f"Vendor {world.tenant}")

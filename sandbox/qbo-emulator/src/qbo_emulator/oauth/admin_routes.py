@@ -6,6 +6,9 @@
 - `DELETE /_emulator/apps/{client_id}` 204, and its grants are revoked
 - `PUT /_emulator/apps/{client_id}/auto-approve` `{"realm_id": "123"}` (or null): from then on
   GET /connect/oauth2 redirects with a code for that realm without showing the consent page
+- `POST /_emulator/apps/{client_id}/disconnect` `{"realm_id": "123"}` -> `{"revoked": n}`: an
+  admin of the company disconnects the app in QuickBooks; every grant of the pair is revoked
+  (refresh answers invalid_grant, API calls 401) and the app is not told (404: unknown app)
 - `GET /_emulator/apps/{client_id}/token-calls` counts by grant type ("authorization_code",
   "refresh_token", "revoke"), by status ("status_200", "status_400" ...) and "total"
 - `POST /_emulator/grants` `{"client_id", "realm_id", "scope"?}` -> the token endpoint's 200 body
@@ -67,6 +70,12 @@ class AppPatch(BaseModel):
 
 class AutoApprove(BaseModel):
     realm_id: str | None
+
+
+class Disconnect(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    realm_id: str = Field(min_length=1, max_length=100)
 
 
 class GrantSpec(BaseModel):
@@ -166,6 +175,13 @@ def admin_router(server: OAuthServer) -> APIRouter:
         app = require(client_id)
         app.auto_approve_realm = body.realm_id
         return app_json(app)
+
+    @router.post("/apps/{client_id}/disconnect")
+    async def disconnect(client_id: str, body: Disconnect) -> dict[str, int]:
+        # Intuit only sends the admin's browser to the app's disconnect landing page, no webhook:
+        # the app learns of it when its next API call or refresh is refused.
+        require(client_id)
+        return {"revoked": server.tokens.disconnect(client_id, body.realm_id)}
 
     @router.get("/apps/{client_id}/token-calls")
     async def token_calls(client_id: str) -> dict[str, int]:

@@ -195,10 +195,19 @@ class TokenService:
         if grant is None or grant.client_id != client_id:
             return False
         # Revoking disconnects the app from the company (QBO.md §1.5): every grant of the pair dies.
-        for other in self._grants.values():
-            if other.client_id == client_id and other.realm_id == grant.realm_id:
-                other.revoked = True
+        self.disconnect(client_id, grant.realm_id)
         return True
+
+    def disconnect(self, client_id: str, realm_id: str | None) -> int:
+        """The app loses its connection to the company, as when an admin of the company clicks
+        Disconnect in QuickBooks: every grant of the pair is revoked, so its refresh tokens answer
+        invalid_grant and its access tokens 401. Returns how many live grants were revoked."""
+        revoked = 0
+        for grant in self._grants.values():
+            if grant.client_id == client_id and grant.realm_id == realm_id and not grant.revoked:
+                grant.revoked = True
+                revoked += 1
+        return revoked
 
     def revoke_client(self, client_id: str) -> None:
         for grant in self._grants.values():

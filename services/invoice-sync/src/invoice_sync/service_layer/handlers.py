@@ -75,7 +75,8 @@ def handlers(ctx: Context, *, concurrency: int = 8) -> dict[str, Handler]:
         assert isinstance(event, events.PartnerSyncFailed | events.PartnerSkipped)
         tenant = delivery.envelope.tenantid
         message = f"The {event.kind} {event.partner_id} could not be synced: {event.message}"
-        await partners.fail_waiting(ctx, tenant, event.kind, event.partner_id, message)
+        reason = partners.waiting_failure_reason(event)
+        await partners.fail_waiting(ctx, tenant, event.kind, event.partner_id, message, reason)
         async with delivery.transaction():
             pass
 

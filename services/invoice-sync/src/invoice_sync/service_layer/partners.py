@@ -8,7 +8,10 @@ from invoice_sync.service_layer import outcomes
 from invoice_sync.service_layer.context import Context
 from invoice_sync.service_layer.documents import process_document
 from invoice_sync.service_layer.outcomes import Origin
+from invoice_sync.service_layer.reconnect import CONNECTION_REASONS
 from invoice_sync.service_layer.snapshots import document_of
+from qbsync_common.contract import events
+from qbsync_common.contract.document_results import DocumentFailureReason
 
 
 async def learn_key(
@@ -34,7 +37,7 @@ async def resume_waiting(ctx: Context, tenant_id: str, kind: str, partner_id: st
             await repo.remove_waiting(
                 session, tenant_id, entry["document_kind"], entry["document_id"]
             )
-            if row is None or row["status"] != "waiting_partner":
+            if row is None or not _resumable(row["status"], row["reason_code"]):
                 continue
             doc = document_of(row["event_type"], row["snapshot"])
             await process_document(
@@ -43,17 +46,48 @@ async def resume_waiting(ctx: Context, tenant_id: str, kind: str, partner_id: st
     return len(waiting)
 
 
+def _resumable(status: str, reason_code: str | None) -> bool:
+    """Waiting for the partner, or failed only because the tenant's connection was lost."""
+    return status == "waiting_partner" or (status == "failed" and reason_code in CONNECTION_REASONS)
+
+
+def waiting_failure_reason(
+    answer: events.PartnerSyncFailed | events.PartnerSkipped,
+) -> DocumentFailureReason:
+    """Why the documents waiting for a partner fail when partner-sync could not sync it.
+
+    A partner that failed for want of the tenant's connection fails them for the same reason:
+    the reconnect re-drives documents failed for a connection reason, while partner-not-synced
+    is final (the partner's own re-drive finds nothing waiting any more).
+    """
+    if isinstance(answer, events.PartnerSyncFailed):
+        if answer.reason_code == "needs-reauthorization":
+            return "needs-reauthorization"
+        if answer.reason_code == "tenant-not-connected":
+            return "tenant-not-connected"
+    return "partner-not-synced"
+
+
 async def fail_waiting(
-    ctx: Context, tenant_id: str, kind: str, partner_id: str, message: str
+    ctx: Context,
+    tenant_id: str,
+    kind: str,
+    partner_id: str,
+    message: str,
+    reason: DocumentFailureReason = "partner-not-synced",
 ) -> None:
     async with ctx.sessions() as session, session.begin():
         for entry in await repo.waiting_for(session, tenant_id, kind, partner_id):
             row = await repo.get_document(
                 session, tenant_id, entry["document_kind"], entry["document_id"]
             )
-            await repo.remove_waiting(
-                session, tenant_id, entry["document_kind"], entry["document_id"]
-            )
+            if reason not in CONNECTION_REASONS:
+                # A connection failure keeps the document waiting for its partner: the partner's
+                # sync after the reconnect resumes it even if this failure arrived after the
+                # reconnect's own re-drive had already run.
+                await repo.remove_waiting(
+                    session, tenant_id, entry["document_kind"], entry["document_id"]
+                )
             if row is None or row["status"] != "waiting_partner":
                 continue
             doc = document_of(row["event_type"], row["snapshot"])
@@ -64,7 +98,7 @@ async def fail_waiting(
                 tenant_id,
                 doc,
                 Origin(None, row["event_type"], row["snapshot"]),
-                "partner-not-synced",
+                reason,
                 message,
                 operation=operation_id(tenant_id, doc.kind, doc.document_id, generation),
                 generation=generation,
