@@ -37,6 +37,15 @@ class ServiceSettings(BaseSettings):
     http_host: str = Field("127.0.0.1", description="Address the health/metrics/API server binds")
     http_port: int = Field(8000, description="Port of the service's HTTP server")
     prefetch: int = Field(64, ge=1, le=2000, description="Unacknowledged deliveries per consumer")
+    db_pool_size: int = Field(
+        8,
+        ge=1,
+        description="PostgreSQL connections each process keeps; (pool + overflow) × replicas of "
+        "every service must fit the server's max_connections",
+    )
+    db_max_overflow: int = Field(
+        8, ge=0, description="Extra PostgreSQL connections a process may open under load"
+    )
     max_attempts: int = Field(
         8, ge=1, description="Deliveries of a transiently failing event before it is parked"
     )
