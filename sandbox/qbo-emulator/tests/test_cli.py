@@ -103,6 +103,13 @@ def test_serve_and_admin_commands(served: str, capsys: pytest.CaptureFixture[str
         headers={"Authorization": f"Bearer {grant['access_token']}"},
     )
     assert api.status_code == 200
+    code, disconnected = _run(capsys, *cli, "apps", "disconnect", "cli-app", "777")
+    assert (code, disconnected) == (0, {"revoked": 1})
+    api = httpx.get(
+        f"{url}/v3/company/777/companyinfo/777",
+        headers={"Authorization": f"Bearer {grant['access_token']}"},
+    )
+    assert api.status_code == 401
     code, fault = _run(capsys, *cli, "token-faults", "add", "--status", "502", "--count", "3")
     assert (fault["status"], fault["remaining"]) == (502, 3)
     assert _run(capsys, *cli, "token-faults", "clear") == (0, None)

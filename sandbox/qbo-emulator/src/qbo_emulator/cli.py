@@ -7,6 +7,7 @@
         [--rotation-grace-hours 24] [--auto-approve-realm 123]
     qbo-emulator apps auto-approve cid 123          (or: apps auto-approve cid --off)
     qbo-emulator apps list | apps show cid | apps delete cid | apps token-calls cid
+    qbo-emulator apps disconnect cid 123            (a company admin disconnects the app)
     qbo-emulator grants mint cid 123 | grants list [--client-id cid] [--realm-id 123]
     qbo-emulator company list | company records 123 Customer | company stats 123
     qbo-emulator limits 123 '{"per_minute": 500, "per_second": 10}' | faults 123 '{...}'
@@ -94,6 +95,11 @@ def _parser() -> argparse.ArgumentParser:
     approve.add_argument("client_id")
     approve.add_argument("realm_id", nargs="?")
     approve.add_argument("--off", action="store_true", help="show the consent page again")
+    disconnect = apps.add_parser(
+        "disconnect", help="a company admin disconnects the app: its grants there are revoked"
+    )
+    disconnect.add_argument("client_id")
+    disconnect.add_argument("realm_id")
 
     grants = commands.add_parser("grants", help="OAuth grants").add_subparsers(
         dest="action", required=True
@@ -204,6 +210,9 @@ def _request(args: argparse.Namespace) -> tuple[str, str, dict[str, Any] | None,
                 raise UsageError("give a realm id, or --off")
             realm = None if args.off else args.realm_id
             return "PUT", f"/apps/{args.client_id}/auto-approve", {"realm_id": realm}, {}
+        if action == "disconnect":
+            body = {"realm_id": args.realm_id}
+            return "POST", f"/apps/{args.client_id}/disconnect", body, {}
         suffix = "/token-calls" if action == "token-calls" else ""
         method = "DELETE" if action == "delete" else "GET"
         return method, f"/apps/{args.client_id}{suffix}", None, {}
