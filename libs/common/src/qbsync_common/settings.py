@@ -40,7 +40,7 @@ class ServiceSettings(BaseSettings):
     db_pool_size: int = Field(
         8,
         ge=1,
-        description="PostgreSQL connections each process keeps; (pool + overflow) × replicas of "
+        description="PostgreSQL connections each process keeps; (pool + overflow) times the replicas of "
         "every service must fit the server's max_connections",
     )
     db_max_overflow: int = Field(

@@ -154,3 +154,33 @@ async def test_steady_state_costs_one_qbo_call_per_invoice(new_world: Callable[.
     calls = world.stats()["total"] - before
     assert len(world.records("Invoice")) == 11
     assert calls / 10 <= 1.2
+
+
+async def test_crash_while_resuming_a_waiting_document_is_resumed_by_the_redelivery(
+    new_world: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """partner.synced resumes a waiting invoice; the process dies after the create's intent
+    committed ("creating") and before the final commit, which puts the waiting row back. The
+    redelivered partner.synced must finish that document (found as ours in QBO), not skip it."""
+    world = await ready(new_world)
+    event = up.invoice(partner_id="c-5", partner=up.partner("c-5"))
+    await world.deliver(event)
+    assert (await world.document("invoice", event.invoice_id))["status"] == "waiting_partner"
+    key = world.customer(f"C5 {world.tenant}")
+    real = record_synced
+
+    async def crash(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("process killed after QBO answered, before our commit")
+
+    monkeypatch.setattr(documents, "record_synced", crash)
+    with pytest.raises(RuntimeError):
+        await world.deliver(up.partner_synced(key, partner_id="c-5"), event_id="evt-resume-1")
+    assert (await world.document("invoice", event.invoice_id))["status"] == "creating"
+
+    monkeypatch.setattr(documents, "record_synced", real)
+    await world.deliver(up.partner_synced(key, partner_id="c-5"), event_id="evt-resume-1")
+
+    assert (await world.document("invoice", event.invoice_id))["status"] == "synced"
+    [synced] = await world.results("qbsync.document.synced.v1")
+    assert synced["data"]["document_id"] == event.invoice_id
+    assert len(world.records("Invoice")) == 1

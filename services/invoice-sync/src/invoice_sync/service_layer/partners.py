@@ -47,8 +47,13 @@ async def resume_waiting(ctx: Context, tenant_id: str, kind: str, partner_id: st
 
 
 def _resumable(status: str, reason_code: str | None) -> bool:
-    """Waiting for the partner, or failed only because the tenant's connection was lost."""
-    return status == "waiting_partner" or (status == "failed" and reason_code in CONNECTION_REASONS)
+    """Waiting for the partner, failed only because the tenant's connection was lost, or
+    "creating": an earlier resume committed its intent and died before its final commit (that
+    rollback put the waiting row back, and the redelivered partner event is the only thing left
+    to re-drive the document; process_document looks in QBO first for an uncertain create)."""
+    return status in ("waiting_partner", "creating") or (
+        status == "failed" and reason_code in CONNECTION_REASONS
+    )
 
 
 def waiting_failure_reason(
