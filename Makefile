@@ -27,7 +27,7 @@ run: install ## the whole system locally: emulator + migrations + all services (
 
 .PHONY: test
 test: install ## all tests (needs RabbitMQ and PostgreSQL on their default ports)
-	$(UV) run pytest -q $(PYTEST_ARGS)
+	UV="$(UV)" $(UV) run pytest -q $(PYTEST_ARGS)
 
 .PHONY: lint
 lint: install ## ruff lint and format check

@@ -145,6 +145,18 @@ def test_dockerignore_keeps_local_state_and_tests_out_of_the_context() -> None:
         assert needed not in patterns
 
 
+def _uv() -> str:
+    """The uv that runs these tests: the Makefile passes it as $UV (it may have just installed it
+    with `pip install --user`, outside PATH); otherwise PATH's, or pip's user location."""
+    found = os.environ.get("UV") or shutil.which("uv")
+    user_install = Path.home() / ".local" / "bin" / "uv"
+    if found is None and user_install.exists():
+        found = str(user_install)
+    if found is None:
+        pytest.fail("uv is not installed: run `make install` (it installs uv with pip)")
+    return found
+
+
 @pytest.mark.slow
 def test_build_stage_installs_and_runs_partner_sync(tmp_path: Path) -> None:
     """Replays the Dockerfile's build stage without Docker: the same COPYs into a scratch tree and
@@ -174,9 +186,8 @@ def test_build_stage_installs_and_runs_partner_sync(tmp_path: Path) -> None:
                     target.mkdir(parents=True, exist_ok=True)
                     shutil.copy2(ROOT / source, target / Path(source).name)
         elif instruction.keyword == "RUN" and instruction.argument.startswith("uv sync"):
-            subprocess.run(
-                shlex.split(instruction.argument), cwd=context, env=env, check=True, timeout=300
-            )
+            _, *args = shlex.split(instruction.argument)
+            subprocess.run([_uv(), *args], cwd=context, env=env, check=True, timeout=300)
     script = tmp_path / "venv" / "bin" / package
     result = subprocess.run(
         [str(script), "--help"], capture_output=True, text=True, timeout=60, cwd=tmp_path, env=env
