@@ -3,9 +3,6 @@ service and the emulator as real processes on free ports."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import importlib
 import os
 import shutil
 import subprocess
@@ -13,14 +10,11 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from urllib.parse import quote, urlsplit
 
-import asyncpg
 import pytest
 from qbsync_dev import supervisor
-from qbsync_dev.stack import SERVICES, StackSpec
+from qbsync_dev.database import private_database
+from qbsync_dev.stack import StackSpec
 
-from qbsync_common.migrations import upgrade
-
-PG_ADMIN_DSN = os.environ.get("QBSYNC_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432")
 BROKER_BASE = os.environ.get("QBSYNC_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/")
 
 
@@ -51,35 +45,11 @@ def broker_vhost_url() -> Iterator[str]:
         _rabbitmqctl("delete_vhost", vhost)
 
 
-def _migrate_all(url: str) -> None:
-    """In this process, one service after the other: alembic's context is process-global, and
-    four extra interpreters would cost more than the migrations themselves on a busy machine."""
-    for service, _ in SERVICES:
-        bootstrap = importlib.import_module(f"{service.replace('-', '_')}.bootstrap")
-        definition = bootstrap.DEFINITION
-        upgrade(definition.migrations, url, definition.schema)
-
-
 @pytest.fixture(scope="module")
 async def private_database_url() -> AsyncIterator[str]:
     """A database of its own (dropped afterwards), migrated by every service."""
-    name = f"qbsync_e2e_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(f"{PG_ADMIN_DSN}/postgres")
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    url = f"{PG_ADMIN_DSN}/{name}".replace("postgresql://", "postgresql+asyncpg://", 1)
-    try:
-        await asyncio.to_thread(_migrate_all, url)
+    async with private_database(f"qbsync_e2e_{uuid.uuid4().hex[:8]}") as url:
         yield url
-    finally:
-        admin = await asyncpg.connect(f"{PG_ADMIN_DSN}/postgres")
-        try:
-            with contextlib.suppress(asyncpg.PostgresError):
-                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
 
 
 @pytest.fixture(scope="module")

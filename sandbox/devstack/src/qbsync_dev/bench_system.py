@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import os
 import shutil
 import subprocess
@@ -34,7 +33,6 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import aio_pika
-import asyncpg
 import httpx
 from pydantic import BaseModel
 
@@ -42,10 +40,10 @@ from qbsync_common.contract import events
 from qbsync_common.contract.registry import encode, exchange_of, new_event
 from qbsync_common.messaging.publisher import Publisher, open_publisher_channel
 from qbsync_common.messaging.topology import UPSTREAM_RESULTS_QUEUE
-from qbsync_common.migrations import upgrade
 from qbsync_dev import supervisor
 from qbsync_dev.bench_plumbing import raw_throughput
 from qbsync_dev.census import take_census
+from qbsync_dev.database import private_database
 from qbsync_dev.demo.connect import (
     SetupError,
     connect_link,
@@ -58,10 +56,9 @@ from qbsync_dev.demo.environment import DemoEnvironment
 from qbsync_dev.demo.player import configured_statuses
 from qbsync_dev.demo.results import ResultFeed
 from qbsync_dev.demo.story import document_key, export_key, partner_key
-from qbsync_dev.stack import SERVICES, StackSpec
+from qbsync_dev.stack import StackSpec
 from qbsync_dev.workload import Mix, Tally, TenantLoad, build_load, interleave
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432"
 BROKER_BASE = os.environ.get("QBSYNC_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/")
 SOURCE = "qbsync-bench"
 PUBLISH_WINDOW = 500  # unconfirmed publishes in flight on the one publishing channel
@@ -183,46 +180,11 @@ def queued_messages(vhost: str) -> dict[str, int]:
     return counts
 
 
-def _migrate_all(url: str) -> None:
-    """In this process, one service after the other (alembic's context is process-global)."""
-    for service, _ in SERVICES:
-        bootstrap = importlib.import_module(f"{service.replace('-', '_')}.bootstrap")
-        definition = bootstrap.DEFINITION
-        upgrade(definition.migrations, url, definition.schema)
-
-
-async def _drop(admin: asyncpg.Connection, name: str) -> None:
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@contextlib.asynccontextmanager
-async def private_database(name: str) -> AsyncIterator[str]:
-    """The benchmark's own database, recreated empty, migrated by every service, dropped after."""
-    admin = await asyncpg.connect(f"{PG_ADMIN}/postgres")
-    try:
-        await _drop(admin, name)
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    url = f"{PG_ADMIN}/{name}".replace("postgresql://", "postgresql+asyncpg://", 1)
-    try:
-        await asyncio.to_thread(_migrate_all, url)
-        yield url
-    finally:
-        admin = await asyncpg.connect(f"{PG_ADMIN}/postgres")
-        try:
-            with contextlib.suppress(asyncpg.PostgresError):
-                await _drop(admin, name)
-        finally:
-            await admin.close()
-
-
 @dataclass(frozen=True)
 class BenchSpec(StackSpec):
-    """The stack with a lower prefetch: every delivery in flight holds a database session, and
-    four services at the default (64 per consumer, pools of 20+20) ask for more connections than
-    PostgreSQL's default max_connections=100 under load ("too many clients already"), the
-    more so beside another stack (a test's) on the same server."""
+    """The stack with a lower prefetch: a delivery in flight waits for one of its process's
+    database connections (QBSYNC_DB_POOL_SIZE), so a prefetch far above the pool only adds
+    queueing inside the process, where the bench cannot see it, instead of in the broker."""
 
     prefetch: int = 8
 
