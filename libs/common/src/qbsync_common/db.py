@@ -18,8 +18,8 @@ def create_engine(settings: ServiceSettings, *, pool_size: int | None = None) ->
     and SQLAlchemy drops the invalidated connection from the pool.
 
     The pool is deliberately smaller than the prefetch: handlers queue for a connection (the pool
-    timeout is a transient error, retried), while four services times their replicas with big pools would
-    exhaust PostgreSQL's max_connections (100 by default) and fail everyone at once."""
+    timeout is a transient error, retried), while four services times their replicas with big
+    pools would exhaust PostgreSQL's max_connections (100 by default) and fail everyone at once."""
     size = pool_size if pool_size is not None else settings.db_pool_size
     overflow = 0 if pool_size is not None else settings.db_max_overflow
     return create_async_engine(

@@ -40,8 +40,8 @@ class ServiceSettings(BaseSettings):
     db_pool_size: int = Field(
         8,
         ge=1,
-        description="PostgreSQL connections each process keeps; (pool + overflow) times the replicas of "
-        "every service must fit the server's max_connections",
+        description="PostgreSQL connections each process keeps; (pool + overflow) times the "
+        "replicas of every service must fit the server's max_connections",
     )
     db_max_overflow: int = Field(
         8, ge=0, description="Extra PostgreSQL connections a process may open under load"
