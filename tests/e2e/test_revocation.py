@@ -25,9 +25,8 @@ from qbsync_dev.demo.environment import DemoEnvironment
 from qbsync_dev.demo.player import configured_statuses
 from qbsync_dev.demo.publish import publish
 from qbsync_dev.demo.results import ResultFeed
-from qbsync_dev.demo.story import document_key, export_key, partner_key
 from qbsync_dev.stack import StackSpec
-from qbsync_dev.workload import Mix, Tally, TenantLoad, build_load, interleave
+from qbsync_dev.workload import Mix, Tally, TenantLoad, build_load, interleave, result_key
 
 from qbsync_common.contract import events
 from qbsync_common.contract.registry import new_event
@@ -39,18 +38,6 @@ REAUTH = "failed:needs-reauthorization"
 # Generous: the machine is shared and has two cores; nothing here asserts on time.
 HALF_TIMEOUT_S = 90.0
 SOURCE = "e2e-revocation"
-
-
-def _key_of(event: BaseModel) -> str:
-    """The result key (workload/describe) that reports on this upstream event."""
-    match event:
-        case events.PartnerUpserted():
-            return partner_key(event.kind, event.partner_id)
-        case events.InvoiceStatusChanged():
-            return document_key("invoice" if event.kind == "client" else "bill", event.invoice_id)
-        case events.PaymentRecordedUpstream():
-            return export_key(event.payment_id)
-    raise AssertionError(f"the workload has no {type(event).__name__} events")
 
 
 def _needs(event: BaseModel) -> str | None:
@@ -115,7 +102,7 @@ def _kind(event: BaseModel) -> str:
 
 
 def _keys(loads: Sequence[TenantLoad]) -> dict[str, set[str]]:
-    return {load.tenant_id: {_key_of(e) for e in load.events} for load in loads}
+    return {load.tenant_id: {result_key(e) for e in load.events} for load in loads}
 
 
 async def _publish(env: DemoEnvironment, halves: Sequence[TenantLoad]) -> None:

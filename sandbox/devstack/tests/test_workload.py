@@ -27,6 +27,8 @@ def test_a_load_holds_the_mix_in_causal_order() -> None:
                 assert position[("invoice", event.invoice_id)] < i
     assert len(load.expected) == 15
     assert load.expected[export_key("pay-ab12-1")] == "synced"
+    assert load.expected[document_key("bill", "vinv-ab12-2")] == "synced"
+    assert load.expected[partner_key("vendor", "v-ab12-1")] == "synced"
     assert len(set(load.invoice_numbers + load.bill_numbers)) == 8
     assert all("ab12" in name for name in load.customers + load.vendors)
 

@@ -36,7 +36,6 @@ import aio_pika
 import httpx
 from pydantic import BaseModel
 
-from qbsync_common.contract import events
 from qbsync_common.contract.registry import encode, exchange_of, new_event
 from qbsync_common.messaging.publisher import Publisher, open_publisher_channel
 from qbsync_common.messaging.topology import UPSTREAM_RESULTS_QUEUE
@@ -55,9 +54,8 @@ from qbsync_dev.demo.connect import (
 from qbsync_dev.demo.environment import DemoEnvironment
 from qbsync_dev.demo.player import configured_statuses
 from qbsync_dev.demo.results import ResultFeed
-from qbsync_dev.demo.story import document_key, export_key, partner_key
 from qbsync_dev.stack import StackSpec
-from qbsync_dev.workload import Mix, Tally, TenantLoad, build_load, interleave
+from qbsync_dev.workload import Mix, Tally, TenantLoad, build_load, interleave, result_key
 
 BROKER_BASE = os.environ.get("QBSYNC_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/")
 SOURCE = "qbsync-bench"
@@ -123,19 +121,6 @@ def mix_of(events_per_tenant: int) -> Mix:
         counts["bills"] = 0
     counts["clients"] += n - sum(counts.values())  # rounding remainder: more clients
     return Mix(**counts)
-
-
-def key_of(event: BaseModel) -> str:
-    """The result key (as the tally derives it) of a published event."""
-    match event:
-        case events.PartnerUpserted():
-            return partner_key(event.kind, event.partner_id)
-        case events.InvoiceStatusChanged():
-            kind = "invoice" if event.kind == "client" else "bill"
-            return document_key(kind, event.invoice_id)
-        case events.PaymentRecordedUpstream():
-            return export_key(event.payment_id)
-    raise TypeError(f"no result key for {type(event).__name__}")
 
 
 def pct(values: Sequence[float], q: float) -> float:
@@ -389,7 +374,7 @@ class Sender:
             ]
             now = time.perf_counter()
             for tenant, model in stream[start : start + PUBLISH_WINDOW]:
-                run.published_at[(tenant, key_of(model))] = now
+                run.published_at[(tenant, result_key(model))] = now
             await asyncio.gather(
                 *(
                     self.publisher.publish(exchange_of(e.type), e.type, encode(e), message_id=e.id)
