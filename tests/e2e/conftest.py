@@ -4,45 +4,28 @@ service and the emulator as real processes on free ports."""
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from urllib.parse import quote, urlsplit
 
 import pytest
 from qbsync_dev import supervisor
+from qbsync_dev.broker import VhostUnavailable, private_vhost
 from qbsync_dev.database import private_database
 from qbsync_dev.stack import StackSpec
 
 BROKER_BASE = os.environ.get("QBSYNC_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/")
 
 
-def _rabbitmqctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", *args], check=True, capture_output=True, timeout=60)
-
-
 @pytest.fixture(scope="module")
 def broker_vhost_url() -> Iterator[str]:
-    """A private vhost: the stack's queues (partner-sync, invoice-sync...) have the same names as
-    every other stack's, and a shared queue would hand our events to another test's services."""
-    if shutil.which("rabbitmqctl") is None:
-        # Without broker admin rights the default vhost is the only choice (CI has rabbitmqctl).
-        yield BROKER_BASE
-        return
-    vhost = f"qbsync-e2e-{uuid.uuid4().hex[:8]}"
+    """A private vhost: the stack's queues have the same names as every other stack's."""
     try:
-        _rabbitmqctl("add_vhost", vhost)
-    except (subprocess.SubprocessError, OSError):
-        # A remote broker, or no rights to administer it: share the default vhost.
+        with private_vhost(BROKER_BASE, "qbsync-e2e") as vhost:
+            yield vhost.broker_url
+    except VhostUnavailable:
+        # A remote broker, or no rights to administer it: share the default vhost (CI has
+        # rabbitmqctl).
         yield BROKER_BASE
-        return
-    try:
-        user = urlsplit(BROKER_BASE).username or "guest"
-        _rabbitmqctl("set_permissions", "-p", vhost, user, ".*", ".*", ".*")
-        yield BROKER_BASE.rstrip("/") + "/" + quote(vhost, safe="")
-    finally:
-        _rabbitmqctl("delete_vhost", vhost)
 
 
 @pytest.fixture(scope="module")

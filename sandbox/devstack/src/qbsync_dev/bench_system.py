@@ -22,15 +22,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shutil
-import subprocess
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urlsplit
 
 import aio_pika
 import httpx
@@ -41,6 +38,7 @@ from qbsync_common.messaging.publisher import Publisher, open_publisher_channel
 from qbsync_common.messaging.topology import UPSTREAM_RESULTS_QUEUE
 from qbsync_dev import supervisor
 from qbsync_dev.bench_plumbing import raw_throughput
+from qbsync_dev.broker import private_vhost, queued_messages
 from qbsync_dev.census import take_census
 from qbsync_dev.database import private_database
 from qbsync_dev.demo.connect import (
@@ -129,40 +127,6 @@ def pct(values: Sequence[float], q: float) -> float:
 
 
 # --- the private stack ----------------------------------------------------------------------
-
-
-def _rabbitmqctl(*args: str) -> str:
-    done = subprocess.run(
-        ["rabbitmqctl", *args], check=True, capture_output=True, text=True, timeout=60
-    )
-    return done.stdout
-
-
-@contextlib.contextmanager
-def private_vhost() -> Iterator[tuple[str, str]]:
-    """(broker URL, vhost): the stack's queues have the same names as every other stack's, and a
-    shared queue would hand our events to another stack's services."""
-    if shutil.which("rabbitmqctl") is None:
-        raise RuntimeError("the system benchmark needs rabbitmqctl for a private vhost")
-    vhost = f"qbsync-bench-system-{uuid.uuid4().hex[:8]}"
-    _rabbitmqctl("add_vhost", vhost)
-    try:
-        user = urlsplit(BROKER_BASE).username or "guest"
-        _rabbitmqctl("set_permissions", "-p", vhost, user, ".*", ".*", ".*")
-        yield BROKER_BASE.rstrip("/") + "/" + quote(vhost, safe=""), vhost
-    finally:
-        _rabbitmqctl("delete_vhost", vhost)
-
-
-def queued_messages(vhost: str) -> dict[str, int]:
-    """Queues of the vhost that still hold messages (ready + unacknowledged)."""
-    out = _rabbitmqctl("list_queues", "-q", "-p", vhost, "name", "messages")
-    counts = {}
-    for line in out.splitlines():
-        parts = line.split()
-        if len(parts) == 2 and parts[1].isdigit() and int(parts[1]):
-            counts[parts[0]] = int(parts[1])
-    return counts
 
 
 @dataclass(frozen=True)
@@ -670,7 +634,9 @@ async def run() -> list[tuple[str, str]]:
         ("raw aio-pika publish (confirmed) msg/s", f"{publish_rate:,.0f}"),
         ("raw aio-pika consume (acked) msg/s", f"{consume_rate:,.0f}"),
     ]
-    with private_vhost() as (broker_url, vhost):
+    # A private vhost is required here (no fallback to a shared one): VhostUnavailable says why.
+    with private_vhost(BROKER_BASE, "qbsync-bench-system") as vhost:
+        broker_url = vhost.broker_url
         async with private_database(cfg.database) as database_url:
             base = StackSpec.random_ports(database_url, broker_url=broker_url)
             spec = BenchSpec(
@@ -697,7 +663,9 @@ async def run() -> list[tuple[str, str]]:
                 ):
                     statuses = await configured_statuses(http, env, tenants[0].tenant_id)
                     with Watcher(feed) as watcher:
-                        bench = Bench(cfg, stack, env, vhost, watcher, out, http, tenants, statuses)
+                        bench = Bench(
+                            cfg, stack, env, vhost.name, watcher, out, http, tenants, statuses
+                        )
                         rows += await bench.l1()
                         rows += await bench.l2()
                     if feed.invalid:
