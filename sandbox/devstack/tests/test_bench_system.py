@@ -58,3 +58,14 @@ async def test_the_system_benchmark_runs_end_to_end_and_reports(
         assert rows[metric], metric
     peaks = [int(v) for k, v in rows.items() if k.startswith("peak RSS (VmHWM) MiB")]
     assert len(peaks) == 5 and all(peak > 0 for peak in peaks)
+
+
+@pytest.mark.parametrize("raw", ["many", "-5"])
+def test_a_bad_sizing_variable_is_refused_by_name(
+    monkeypatch: pytest.MonkeyPatch, raw: str
+) -> None:
+    monkeypatch.setenv("QBSYNC_BENCH_SYSTEM_TENANTS", raw)
+    with pytest.raises(
+        ValueError, match=f"QBSYNC_BENCH_SYSTEM_TENANTS must be an integer >= 0, not '{raw}'"
+    ):
+        bench_system.Config.from_env()

@@ -68,12 +68,28 @@ NO_LIMITS: dict[str, int | None] = dict.fromkeys(QBO_LIMITS)
 SHARES = (("clients", 40), ("vendors", 10), ("invoices", 50), ("bills", 15), ("payments", 10))
 
 
+def _env_number(name: str, default: float, kind: type[int] | type[float]) -> float:
+    variable = f"QBSYNC_BENCH_SYSTEM_{name}"
+    raw = os.environ.get(variable, str(default))
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ValueError(
+            f"{variable} must be {'an integer' if kind is int else 'a number'} >= 0, not {raw!r}"
+        ) from None
+    if value < 0:
+        raise ValueError(
+            f"{variable} must be {'an integer' if kind is int else 'a number'} >= 0, not {raw!r}"
+        )
+    return value
+
+
 def _env_int(name: str, default: int) -> int:
-    return int(os.environ.get(f"QBSYNC_BENCH_SYSTEM_{name}", str(default)))
+    return int(_env_number(name, default, int))
 
 
 def _env_float(name: str, default: float) -> float:
-    return float(os.environ.get(f"QBSYNC_BENCH_SYSTEM_{name}", str(default)))
+    return _env_number(name, default, float)
 
 
 @dataclass(frozen=True)
