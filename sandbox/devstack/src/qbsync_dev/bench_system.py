@@ -72,15 +72,12 @@ def _env_number(name: str, default: float, kind: type[int] | type[float]) -> flo
     variable = f"QBSYNC_BENCH_SYSTEM_{name}"
     raw = os.environ.get(variable, str(default))
     try:
-        value = kind(raw)
+        value: float | None = kind(raw)
     except ValueError:
-        raise ValueError(
-            f"{variable} must be {'an integer' if kind is int else 'a number'} >= 0, not {raw!r}"
-        ) from None
-    if value < 0:
-        raise ValueError(
-            f"{variable} must be {'an integer' if kind is int else 'a number'} >= 0, not {raw!r}"
-        )
+        value = None
+    if value is None or value < 0:
+        what = "an integer" if kind is int else "a number"
+        raise ValueError(f"{variable} must be {what} >= 0, not {raw!r}")
     return value
 
 
