@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
 
 _LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
@@ -45,13 +47,17 @@ class ClientMetrics:
         )
 
 
-_BY_REGISTRY: dict[int, ClientMetrics] = {}
+# Keyed by the registry itself, weakly: keying by id() handed a new registry the metrics of
+# a collected one whose address it reused, so its counters silently stayed empty.
+_BY_REGISTRY: weakref.WeakKeyDictionary[CollectorRegistry, ClientMetrics] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def metrics_for(registry: CollectorRegistry = REGISTRY) -> ClientMetrics:
     """One ClientMetrics per registry: Prometheus refuses to register a name twice, and
     tests and workers may build several clients in one process."""
-    key = id(registry)
-    if key not in _BY_REGISTRY:
-        _BY_REGISTRY[key] = ClientMetrics(registry)
-    return _BY_REGISTRY[key]
+    metrics = _BY_REGISTRY.get(registry)
+    if metrics is None:
+        metrics = _BY_REGISTRY[registry] = ClientMetrics(registry)
+    return metrics
