@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from qbsync_common.db import asyncpg_dsn, create_engine, session_factory
 from qbsync_common.faults import CrashHook
+from qbsync_common.messaging.batch import Batched
 from qbsync_common.messaging.consumer import EventConsumer, Handler
 from qbsync_common.messaging.relay import OutboxRelay
 from qbsync_common.messaging.topology import ConsumerSpec
@@ -63,7 +64,7 @@ def plumbing(settings: ServiceSettings, metadata: MetaData) -> Plumbing:
 def runtime(
     settings: ServiceSettings,
     parts: Plumbing,
-    consumers: Sequence[tuple[ConsumerSpec, Mapping[str, Handler]]],
+    consumers: Sequence[tuple[ConsumerSpec, Mapping[str, Handler | Batched]]],
     *,
     jobs: Sequence[BackgroundJob] = (),
 ) -> ServiceRuntime:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,30 +26,46 @@ class Outbox:
     """
 
     def __init__(self, tables: PlumbingTables, on_commit: Callable[[], None] | None = None) -> None:
-        self._table = tables.outbox
+        self._insert = tables.outbox.insert()
         self.on_commit = on_commit or (lambda: None)
 
     async def enqueue(
         self, session: AsyncSession, envelope: Envelope, *, exchange: str | None = None
     ) -> None:
         """`exchange` defaults to the one the contract assigns the event's type."""
-        headers = inject_headers({})
-        if envelope.traceparent is None and "traceparent" in headers:
-            envelope = envelope.model_copy(update={"traceparent": headers["traceparent"]})
-        headers["tenantid"] = envelope.tenantid
-        await session.execute(
-            self._table.insert().values(
-                event_id=envelope.id,
-                exchange=exchange or exchange_of(envelope.type),
-                routing_key=envelope.type,
-                body=encode(envelope),
-                headers=headers,
-            )
-        )
+        await self.enqueue_many(session, [envelope], exchange=exchange)
+
+    async def enqueue_many(
+        self,
+        session: AsyncSession,
+        envelopes: Sequence[Envelope],
+        *,
+        exchange: str | None = None,
+    ) -> None:
+        """Several events in one statement (one round trip however many there are)."""
+        if not envelopes:
+            return
+        # A prebuilt statement with parameters: building `.values(...)` per event showed up as
+        # a tenth of the plumbing benchmark's time.
+        await session.execute(self._insert, [self._row(e, exchange) for e in envelopes])
         sync_session = session.sync_session
         if not sync_session.info.get(_WAKE_REGISTERED):
             sync_session.info[_WAKE_REGISTERED] = True
             event.listen(sync_session, "after_commit", self._committed, once=True)
+
+    @staticmethod
+    def _row(envelope: Envelope, exchange: str | None) -> dict[str, Any]:
+        headers = inject_headers({})
+        if envelope.traceparent is None and "traceparent" in headers:
+            envelope = envelope.model_copy(update={"traceparent": headers["traceparent"]})
+        headers["tenantid"] = envelope.tenantid
+        return {
+            "event_id": envelope.id,
+            "exchange": exchange or exchange_of(envelope.type),
+            "routing_key": envelope.type,
+            "body": encode(envelope),
+            "headers": headers,
+        }
 
     def _committed(self, session: Session) -> None:
         session.info.pop(_WAKE_REGISTERED, None)

@@ -6,7 +6,6 @@ Each service supplies a `ServiceDefinition`; its `build` function is the service
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import sys
@@ -17,6 +16,7 @@ from typing import Generic, TypeVar
 
 from fastapi import FastAPI
 
+from qbsync_common import aio
 from qbsync_common.health import create_ops_app, serve
 from qbsync_common.logs import configure_logging
 from qbsync_common.messaging.parking import list_parked, replay_parked
@@ -85,9 +85,9 @@ def main(definition: ServiceDefinition[S], argv: list[str] | None = None) -> int
         log.info("schema %s is up to date", definition.schema)
         return 0
     if args.command == "run":
-        asyncio.run(run_service(definition, settings))
+        aio.run(run_service(definition, settings))
         return 0
-    return asyncio.run(_parking(definition, settings, args.action, args.queue, args.limit))
+    return aio.run(_parking(definition, settings, args.action, args.queue, args.limit))
 
 
 async def _parking(

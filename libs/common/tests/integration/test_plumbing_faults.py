@@ -117,6 +117,37 @@ async def test_f1_f2_sigkill_at_a_crash_point_loses_and_duplicates_nothing(
     assert await harness.parked() == []
 
 
+@pytest.mark.parametrize("point", ["before-handler", "before-commit", "after-commit-before-ack"])
+async def test_f1_sigkill_in_a_batch_loses_and_duplicates_nothing(
+    harness: Harness, processes: list[subprocess.Popen[bytes]], tmp_path: Path, point: str
+) -> None:
+    """A Batched handler's process killed at a crash point with a whole batch in hand: the
+    batch's transaction commits entirely or not at all, and the restarted process (which takes
+    the redeliveries one by one) finishes every event exactly once."""
+    crash_log = tmp_path / "crashes.log"
+    event_ids = await harness.publish_partners([f"partner-{i}" for i in range(60)])
+    batched = {"QBSYNC_TEST_BATCHED": "1", "QBSYNC_PREFETCH": "32"}
+    doomed = harness.start_process(
+        QBSYNC_CRASH_AT=point,
+        QBSYNC_CRASH_PROBABILITY="1",
+        QBSYNC_CRASH_LOG=str(crash_log),
+        **batched,
+    )
+    processes.append(doomed)
+    assert await asyncio.to_thread(doomed.wait, 30) == -signal.SIGKILL
+    # Fresh deliveries only reach the crash point through the batch path: one hit, one death.
+    assert crash_log.read_text().split() == [point]
+    deaths = await run_until_drained(harness, processes, event_ids, within=60, **batched)
+    assert deaths == 0
+    assert_exactly_once(await harness.effects_by_event(), event_ids)
+    result_ids = [json.loads(m.body)["data"]["operation_id"] for m in harness.results]
+    # The kill may land between a relay confirm and its delete: a wire duplicate, never a loss.
+    assert set(result_ids) == set(event_ids)
+    assert len(result_ids) - len(event_ids) <= RELAY_BATCH
+    assert await harness.fetch("SELECT * FROM {s}.outbox") == []
+    assert await harness.parked() == []
+
+
 async def test_f9_sigterm_finishes_in_flight_work_and_exits_zero(
     harness: Harness, processes: list[subprocess.Popen[bytes]]
 ) -> None:

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 
+from qbsync_common import aio
 from qbsync_dev import bench, supervisor
 from qbsync_dev.database import ensure_database, migrate_all
 
@@ -26,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(ensure_database())
         migrate_all()
         return asyncio.run(supervisor.run_stack())
-    return asyncio.run(bench.run(args.only.split(",") if args.only else None))
+    return aio.run(bench.run(args.only.split(",") if args.only else None))
 
 
 if __name__ == "__main__":

@@ -4,10 +4,11 @@ retry transient failures through delay queues, park everything else with its rea
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,13 +18,15 @@ from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.dml import ReturningInsert
 
 from qbsync_common.contract.envelope import Envelope
 from qbsync_common.contract.registry import ContractError, parse_event
 from qbsync_common.logs import log_context
+from qbsync_common.messaging.batch import Batched, Event, Pending, claim_inbox
 from qbsync_common.messaging.errors import DuplicateEvent, PermanentError, is_transient
 from qbsync_common.messaging.publisher import Publisher, PublishFailed
 from qbsync_common.messaging.topology import PARKING_EXCHANGE, ConsumerSpec
@@ -58,14 +61,13 @@ class Delivery:
         """The handler's final transaction. The inbox row is inserted first, so a concurrent or later
         redelivery of the same event blocks on it and then finds it: effects happen once."""
         async with self._sessions() as session, session.begin():
-            inbox = self._tables.inbox
             inserted = await session.execute(
-                insert(inbox)
-                .values(
-                    consumer=self.consumer, event_id=self.envelope.id, event_type=self.envelope.type
-                )
-                .on_conflict_do_nothing()
-                .returning(inbox.c.event_id)
+                _inbox_claim(self._tables.inbox),
+                {
+                    "consumer": self.consumer,
+                    "event_id": self.envelope.id,
+                    "event_type": self.envelope.type,
+                },
             )
             if inserted.first() is None:
                 raise DuplicateEvent(self.envelope.id)
@@ -74,7 +76,26 @@ class Delivery:
         self.recorded = True
 
 
+@functools.cache
+def _inbox_claim(inbox: Table) -> ReturningInsert[tuple[str]]:
+    """Built once per table: constructing it per event cost more than running it."""
+    return insert(inbox).on_conflict_do_nothing().returning(inbox.c.event_id)
+
+
 Handler = Callable[[Delivery], Awaitable[None]]
+# First deliveries of Batched handlers' events wait this long for company, at most.
+BATCH_WINDOW_S = 0.005
+MAX_BATCH = 200
+
+
+def _one_at_a_time(batched: Batched) -> Handler:
+    """A Batched handler on the ordinary path: a batch of one in the delivery's transaction."""
+
+    async def handle(delivery: Delivery) -> None:
+        async with delivery.transaction() as session:
+            await batched.fn([Event(delivery.envelope, delivery.data, delivery.attempt)], session)
+
+    return handle
 
 
 class EventConsumer:
@@ -83,7 +104,7 @@ class EventConsumer:
     def __init__(
         self,
         spec: ConsumerSpec,
-        handlers: Mapping[str, Handler],
+        handlers: Mapping[str, Handler | Batched],
         *,
         sessions: async_sessionmaker[AsyncSession],
         tables: PlumbingTables,
@@ -93,7 +114,11 @@ class EventConsumer:
         crash_hook: Callable[[str], None] = lambda point: None,
     ) -> None:
         self.spec = spec
-        self._handlers = dict(handlers)
+        self._handlers: dict[str, Handler] = {
+            t: _one_at_a_time(h) if isinstance(h, Batched) else h for t, h in handlers.items()
+        }
+        self._batched = {t: h for t, h in handlers.items() if isinstance(h, Batched)}
+        self._batch: list[Pending] = []
         self._sessions = sessions
         self._tables = tables
         self._metrics = metrics
@@ -150,10 +175,98 @@ class EventConsumer:
         self._queue = None
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        if (
+            self._batched
+            and not message.redelivered
+            and ATTEMPT_HEADER not in (message.headers or {})
+        ):
+            try:
+                envelope, data = parse_event(message.body)
+            except ContractError:
+                pass  # the ordinary path parses again and parks it with the reason
+            else:
+                batched = self._batched.get(envelope.type)
+                if batched is not None:
+                    self._enqueue(
+                        Pending(message, Event(envelope, data), batched, time.perf_counter())
+                    )
+                    return
         # Run each delivery as its own task; prefetch bounds how many exist at once.
-        task = asyncio.create_task(self._process(message))
+        self._spawn(self._process(message))
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def _enqueue(self, pending: Pending) -> None:
+        # The first arrival starts the batch's timer; a full batch goes at once.
+        if not self._batch:
+            self._spawn(self._flush_after(BATCH_WINDOW_S))
+        self._batch.append(pending)
+        if len(self._batch) >= MAX_BATCH:
+            self._spawn(self._run_batch(self._take_batch()))
+
+    def _take_batch(self) -> list[Pending]:
+        batch, self._batch = self._batch, []
+        return batch
+
+    async def _flush_after(self, window_s: float) -> None:
+        await asyncio.sleep(window_s)
+        if self._batch:
+            await self._run_batch(self._take_batch())
+
+    async def _run_batch(self, batch: Sequence[Pending]) -> None:
+        """One transaction for the whole batch; if it fails, every event goes the one-by-one way."""
+        first: dict[str, Pending] = {}
+        for item in batch:
+            first.setdefault(item.event.envelope.id, item)
+        with _tracer.start_as_current_span(
+            f"process {self.name}",
+            kind=SpanKind.CONSUMER,
+            links=[trace.Link(_span_context(item.message)) for item in first.values()],
+            attributes={
+                "messaging.system": "rabbitmq",
+                "messaging.operation.name": "process",
+                "messaging.destination.name": self.name,
+                "messaging.batch.message_count": len(batch),
+            },
+        ) as span:
+            try:
+                self._crash_hook("before-handler")
+                async with self._sessions() as session, session.begin():
+                    fresh = await claim_inbox(
+                        session, self._tables, self.name, [i.event for i in first.values()]
+                    )
+                    todo = [i for i in first.values() if i.event.envelope.id in fresh]
+                    by_handler: dict[int, list[Pending]] = {}
+                    for item in todo:
+                        by_handler.setdefault(id(item.handler), []).append(item)
+                    for items in by_handler.values():
+                        await items[0].handler.fn([i.event for i in items], session)
+                    self._crash_hook("before-commit")
+            except asyncio.CancelledError:
+                for item in batch:
+                    await _safe(item.message.nack(requeue=True))
+                    self._count(item.event.envelope.type, "requeued")
+                raise
+            except Exception as exc:
+                span.record_exception(exc)
+                log.warning(
+                    "batch of %d on %s failed, one by one now: %r", len(batch), self.name, exc
+                )
+                for item in batch:
+                    self._spawn(self._process(item.message))
+                return
+            self._crash_hook("after-commit-before-ack")
+        done = time.perf_counter()
+        ran = {id(item) for item in todo}
+        for item in batch:
+            event_type = item.event.envelope.type
+            await self._settle(item.message, "ack" if id(item) in ran else "duplicate", event_type)
+            self._metrics.handling_seconds.labels(
+                self._metrics.service, self.name, event_type
+            ).observe(done - item.received)
 
     async def _process(self, message: AbstractIncomingMessage) -> None:
         started = time.perf_counter()
@@ -336,6 +449,10 @@ class EventConsumer:
             self._metrics.message_age_seconds.labels(
                 self._metrics.service, self.name, event_type
             ).observe(max(0.0, age))
+
+
+def _span_context(message: AbstractIncomingMessage) -> trace.SpanContext:
+    return trace.get_current_span(extract_context(message.headers or {})).get_span_context()
 
 
 def _original_routing_key(message: AbstractIncomingMessage) -> str:
