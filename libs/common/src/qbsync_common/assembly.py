@@ -81,6 +81,7 @@ def runtime(
                 metrics=parts.metrics,
                 max_attempts=settings.max_attempts,
                 prefetch=settings.prefetch,
+                tenant_cap=settings.tenant_max_in_flight,
                 crash_hook=parts.crash_hook,
             )
             for spec, handlers in consumers

@@ -63,6 +63,15 @@ def create_plumbing(schema: str) -> None:
     tables.outbox.create(bind)
 
 
+def create_held(schema: str) -> None:
+    """The `held` table of tenant fairness (added after the first revision of every service)."""
+    plumbing_tables(MetaData(schema=schema)).held.create(op.get_bind())
+
+
+def drop_held(schema: str) -> None:
+    op.drop_table("held", schema=schema)
+
+
 def drop_plumbing(schema: str) -> None:
     op.drop_table("outbox", schema=schema)
     op.drop_table("inbox", schema=schema)

@@ -37,6 +37,13 @@ class ServiceSettings(BaseSettings):
     http_host: str = Field("127.0.0.1", description="Address the health/metrics/API server binds")
     http_port: int = Field(8000, description="Port of the service's HTTP server")
     prefetch: int = Field(64, ge=1, le=2000, description="Unacknowledged deliveries per consumer")
+    tenant_max_in_flight: int = Field(
+        4,
+        ge=0,
+        description="Events of one tenant a consumer handles at once; a tenant's further events "
+        "wait in the held table so that other tenants' events never queue behind its flood "
+        "(0 = no limit). Keep it below invoice-sync's document concurrency",
+    )
     db_pool_size: int = Field(
         8,
         ge=1,

@@ -9,12 +9,14 @@ from sqlalchemy import (
     Column,
     DateTime,
     Identity,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     Table,
     Text,
+    UniqueConstraint,
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -24,6 +26,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 class PlumbingTables:
     inbox: Table
     outbox: Table
+    held: Table
 
     @property
     def schema(self) -> str:
@@ -36,7 +39,11 @@ def plumbing_tables(metadata: MetaData) -> PlumbingTables:
     key = f"{metadata.schema}.inbox" if metadata.schema else "inbox"
     if key in metadata.tables:
         prefix = f"{metadata.schema}." if metadata.schema else ""
-        return PlumbingTables(metadata.tables[key], metadata.tables[f"{prefix}outbox"])
+        return PlumbingTables(
+            metadata.tables[key],
+            metadata.tables[f"{prefix}outbox"],
+            metadata.tables[f"{prefix}held"],
+        )
     inbox = Table(
         "inbox",
         metadata,
@@ -65,4 +72,20 @@ def plumbing_tables(metadata: MetaData) -> PlumbingTables:
         ),
         Column("last_error", Text, nullable=True),
     )
-    return PlumbingTables(inbox=inbox, outbox=outbox)
+    held = Table(
+        "held",
+        metadata,
+        # Events of a tenant that had its share of the consumer in hand (messaging/fairness.py),
+        # set aside in arrival order until the tenant has room again.
+        Column("seq", BigInteger, Identity(), primary_key=True),
+        Column("consumer", Text, nullable=False),
+        Column("tenant_id", Text, nullable=False),
+        Column("event_id", Text, nullable=False),
+        Column("body", LargeBinary, nullable=False),
+        Column("headers", JSONB, nullable=False),
+        Column("held_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        # A redelivery of an event already held is not held twice.
+        UniqueConstraint("consumer", "event_id", name="held_consumer_event_id_key"),
+        Index("held_by_tenant", "consumer", "tenant_id", "seq"),
+    )
+    return PlumbingTables(inbox=inbox, outbox=outbox, held=held)

@@ -52,6 +52,8 @@ class Harness:
             "max_attempts": 4,
             "prefetch": 32,
             "shutdown_grace_s": 10.0,
+            # Fairness has its own tests; the others run one tenant at full concurrency.
+            "tenant_max_in_flight": 0,
             **overrides,
         }
         return ServiceSettings(**values)
@@ -66,6 +68,7 @@ class Harness:
             "QBSYNC_RETRY_DELAYS_MS": "[200, 400, 800]",
             "QBSYNC_MAX_ATTEMPTS": "4",
             "QBSYNC_LOG_LEVEL": "WARNING",
+            "QBSYNC_TENANT_MAX_IN_FLIGHT": "0",
             **extra,
         }
 

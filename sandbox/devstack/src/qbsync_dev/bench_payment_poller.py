@@ -38,7 +38,7 @@ from qbo_client.models import Customer, Ref
 from qbo_client.models.transactions import Line, SalesItemLineDetail
 from qbsync_common.contract import events
 from qbsync_common.contract.registry import encode, new_event
-from qbsync_common.messaging.consumer import Delivery
+from qbsync_common.messaging.consumer import Delivery, as_handler
 from qbsync_common.messaging.topology import RESULTS_EXCHANGE, declare_exchanges
 from qbsync_common.tables import plumbing_tables
 from qbsync_common.tenant_settings import StaticTenantSettings
@@ -144,7 +144,7 @@ class Bench:
             operation_id=uuid.uuid4().hex,
         )
         env = new_event(data, tenant_id=tenant, source="bench")
-        handler = p.handlers.mapping()[env.type]
+        handler = as_handler(p.handlers.mapping()[env.type])
         await handler(Delivery(env, data, 1, "bench", p.parts.sessions, p.parts.tables, _no_crash))
 
     async def pay(self, realm_id: str, invoice_id: str) -> str:

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from invoice_sync.adapters.tables import METADATA, SCHEMA, documents, payments
+from invoice_sync.adapters.tables import METADATA, documents, payments
 from invoice_sync.service_layer.context import Context
 from qbo_client import AccessToken, UnknownTenant
 from qbsync_common.contract.registry import new_event
@@ -29,11 +29,7 @@ TOKEN = "invoice-sync-test-token"
 
 
 def tables() -> PlumbingTables:
-    """The plumbing tables on invoice-sync's metadata, defined once per test process."""
-    inbox = METADATA.tables.get(f"{SCHEMA}.inbox")
-    outbox = METADATA.tables.get(f"{SCHEMA}.outbox")
-    if inbox is not None and outbox is not None:
-        return PlumbingTables(inbox=inbox, outbox=outbox)
+    """The plumbing tables on invoice-sync's metadata (plumbing_tables is idempotent)."""
     return plumbing_tables(METADATA)
 
 

@@ -28,7 +28,7 @@ from payment_poller.config import Settings
 from qbo_client import AccessToken, QBOClient, StaticTokenProvider, UnlimitedRateLimiter
 from qbsync_common.contract.envelope import Envelope
 from qbsync_common.contract.registry import new_event, parse_event
-from qbsync_common.messaging.consumer import Delivery
+from qbsync_common.messaging.consumer import Delivery, as_handler
 from qbsync_common.tables import plumbing_tables
 from qbsync_common.tenant_settings import StaticTenantSettings
 
@@ -113,7 +113,7 @@ class World:
     async def deliver(self, p: Assembled, data: BaseModel, **envelope: Any) -> None:
         """Hand one event to the poller's handler, as its consumer would."""
         env = new_event(data, tenant_id=self.tenant, source="test", **envelope)
-        handler = p.handlers.mapping()[env.type]
+        handler = as_handler(p.handlers.mapping()[env.type])
         await handler(
             Delivery(
                 env, data, 1, f"pp-{self.schema}", p.parts.sessions, p.parts.tables, lambda _: None

@@ -28,11 +28,19 @@ from qbsync_common.contract.registry import ContractError, parse_event
 from qbsync_common.logs import log_context
 from qbsync_common.messaging.batch import Batched, Event, Pending, claim_inbox
 from qbsync_common.messaging.errors import DuplicateEvent, PermanentError, is_transient
+from qbsync_common.messaging.fairness import (
+    REFRESH_S,
+    RELEASED_HEADER,
+    TICK_S,
+    HeldEvents,
+    TenantShare,
+)
 from qbsync_common.messaging.publisher import Publisher, PublishFailed
 from qbsync_common.messaging.topology import PARKING_EXCHANGE, ConsumerSpec
 from qbsync_common.metrics import ServiceMetrics
 from qbsync_common.tables import PlumbingTables
 from qbsync_common.telemetry import extract_context, inject_headers
+from qbsync_common.waiting import wait_for_event
 
 log = logging.getLogger(__name__)
 _tracer = trace.get_tracer("qbsync.messaging")
@@ -88,8 +96,12 @@ BATCH_WINDOW_S = 0.005
 MAX_BATCH = 200
 
 
-def _one_at_a_time(batched: Batched) -> Handler:
-    """A Batched handler on the ordinary path: a batch of one in the delivery's transaction."""
+def as_handler(handler: Handler | Batched) -> Handler:
+    """Any handler as a one-delivery handler; a Batched one gets a batch of one in the
+    delivery's transaction (the ordinary path, and how tests drive handlers directly)."""
+    if not isinstance(handler, Batched):
+        return handler
+    batched = handler
 
     async def handle(delivery: Delivery) -> None:
         async with delivery.transaction() as session:
@@ -111,12 +123,11 @@ class EventConsumer:
         metrics: ServiceMetrics,
         max_attempts: int,
         prefetch: int,
+        tenant_cap: int = 0,
         crash_hook: Callable[[str], None] = lambda point: None,
     ) -> None:
         self.spec = spec
-        self._handlers: dict[str, Handler] = {
-            t: _one_at_a_time(h) if isinstance(h, Batched) else h for t, h in handlers.items()
-        }
+        self._handlers: dict[str, Handler] = {t: as_handler(h) for t, h in handlers.items()}
         self._batched = {t: h for t, h in handlers.items() if isinstance(h, Batched)}
         self._batch: list[Pending] = []
         self._sessions = sessions
@@ -129,6 +140,9 @@ class EventConsumer:
         self._queue: AbstractQueue | None = None
         self._consumer_tag: str | None = None
         self._publisher: Publisher | None = None
+        self.share = TenantShare(tenant_cap)
+        self._held = HeldEvents(spec.queue, self.share, sessions, tables)
+        self._releaser: asyncio.Task[None] | None = None
 
     @property
     def name(self) -> str:
@@ -149,11 +163,15 @@ class EventConsumer:
         self._queue = await declare_consumer(channel, self.spec)
         self._publisher = publisher
         self._consumer_tag = await self._queue.consume(self._on_message, no_ack=False)
+        if self.share.enabled:
+            self._stop_releasing()
+            self._releaser = asyncio.create_task(self._release_loop(publisher))
 
     async def stop_consuming(self) -> None:
         """basic.cancel: no new deliveries; the ones we hold are still ours to finish."""
         queue, tag = self._queue, self._consumer_tag
         self._consumer_tag = None
+        self._stop_releasing()
         if queue is not None and tag is not None:
             try:
                 await queue.cancel(tag)
@@ -173,31 +191,81 @@ class EventConsumer:
         """The connection died: forget its consumer tag (deliveries will be redelivered)."""
         self._consumer_tag = None
         self._queue = None
+        self._stop_releasing()
+
+    def _stop_releasing(self) -> None:
+        if self._releaser is not None:
+            self._releaser.cancel()
+            self._releaser = None
+
+    async def _release_loop(self, publisher: Publisher) -> None:
+        """Give held events back to the queue as their tenants get room (fairness.py)."""
+        refreshed = 0.0
+        while True:
+            # Cleared first: a tenant finishing while we release must wake the next round.
+            self.share.wake.clear()
+            try:
+                if time.monotonic() - refreshed > REFRESH_S:
+                    await self._held.refresh()
+                    refreshed = time.monotonic()
+                if self.share.holding and await self._held.release(publisher):
+                    continue  # more may be waiting; go again at once
+            except Exception as exc:  # database or broker hiccup: the rows wait, try again
+                log.warning("releasing held events of %s failed: %r", self.name, exc)
+            await wait_for_event(self.share.wake, TICK_S)
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
-        if (
-            self._batched
-            and not message.redelivered
-            and ATTEMPT_HEADER not in (message.headers or {})
-        ):
-            try:
-                envelope, data = parse_event(message.body)
-            except ContractError:
-                pass  # the ordinary path parses again and parks it with the reason
+        try:
+            envelope, data = parse_event(message.body)
+        except ContractError:
+            # The ordinary path parses again and parks it with the reason.
+            self._spawn(self._process(message))
+            return
+        headers = message.headers or {}
+        retry = ATTEMPT_HEADER in headers
+        batched = self._batched.get(envelope.type)
+        if batched is not None:
+            # State-only work takes milliseconds: it is never held back for fairness.
+            if message.redelivered or retry:
+                self._spawn(self._process(message))
             else:
-                batched = self._batched.get(envelope.type)
-                if batched is not None:
-                    self._enqueue(
-                        Pending(message, Event(envelope, data), batched, time.perf_counter())
-                    )
-                    return
+                self._enqueue(Pending(message, Event(envelope, data), batched, time.perf_counter()))
+            return
+        tenant = envelope.tenantid
+        released = RELEASED_HEADER in headers
+        if released:
+            self.share.came_back(tenant)
+        if self.share.must_hold(tenant, exempt=released or retry):
+            self._spawn(self._hold(message, tenant, envelope.id, envelope.type))
+            return
+        self.share.started(tenant)
         # Run each delivery as its own task; prefetch bounds how many exist at once.
-        self._spawn(self._process(message))
+        self._spawn(self._counted(tenant, self._process(message)))
 
     def _spawn(self, work: Awaitable[None]) -> None:
         task = asyncio.ensure_future(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _counted(self, tenant: str, work: Awaitable[None]) -> None:
+        """Run work the tenant's share already counts (`started`), and give the share back."""
+        try:
+            await work
+        finally:
+            self.share.finished(tenant)
+
+    async def _hold(
+        self, message: AbstractIncomingMessage, tenant: str, event_id: str, event_type: str
+    ) -> None:
+        """Set the event aside until its tenant has room; stored first, acknowledged second."""
+        try:
+            await self._held.hold(message, tenant, event_id)
+        except Exception as exc:
+            log.warning("could not hold event %s of %s: %r; requeueing", event_id, tenant, exc)
+            await _safe(message.nack(requeue=True))
+            self._count(event_type, "requeued")
+            return
+        await self._settle(message, "held", event_type)
 
     def _enqueue(self, pending: Pending) -> None:
         # The first arrival starts the batch's timer; a full batch goes at once.

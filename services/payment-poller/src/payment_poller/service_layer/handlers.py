@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from payment_poller.adapters.repository import Repository
 from payment_poller.domain.model import Doc
 from qbsync_common.contract import events
+from qbsync_common.messaging.batch import Batched, Event
 from qbsync_common.messaging.consumer import Delivery, Handler
 from qbsync_common.tenant_settings import TenantSettingsSource
 
@@ -24,9 +28,9 @@ class Handlers:
     debounce: timedelta
     wake: asyncio.Event
 
-    def mapping(self) -> dict[str, Handler]:
+    def mapping(self) -> dict[str, Handler | Batched]:
         return {
-            events.DocumentSynced.event_type: self.document_synced,
+            events.DocumentSynced.event_type: Batched(self.documents_synced),
             events.TenantConnected.event_type: self.tenant_connected,
             events.TenantConnectionRecovered.event_type: self.tenant_recovered,
             events.TenantReauthorizationRequired.event_type: self.tenant_needs_reauthorization,
@@ -35,28 +39,29 @@ class Handlers:
             events.QboEntitiesChanged.event_type: self.entities_changed,
         }
 
-    async def document_synced(self, delivery: Delivery) -> None:
-        data = delivery.data
-        assert isinstance(data, events.DocumentSynced)
-        tenant = delivery.envelope.tenantid
-        doc = Doc(
-            data.document_kind,
-            data.document_id,
-            data.sync_key,
-            data.doc_number,
-            data.total,
-            data.balance,
-            data.currency,
-        )
-        async with delivery.transaction() as s:
+    async def documents_synced(self, batch: Sequence[Event], s: AsyncSession) -> None:
+        """Learn synced documents: state only, so a burst shares one transaction (Batched)."""
+        for event in batch:
+            data = event.data
+            assert isinstance(data, events.DocumentSynced)
+            tenant = event.envelope.tenantid
+            doc = Doc(
+                data.document_kind,
+                data.document_id,
+                data.sync_key,
+                data.doc_number,
+                data.total,
+                data.balance,
+                data.currency,
+            )
             # A tenant first seen through a document is watched from that document's sync on.
             await self.repo.schedule.ensure_tenant(
-                s, tenant, interval_s=self.default_interval_s, cursor=delivery.envelope.time
+                s, tenant, interval_s=self.default_interval_s, cursor=event.envelope.time
             )
             if await self.repo.ledger.upsert_document(s, tenant, doc, data.version):
                 # The tenant's cursor may be past a payment made on this document before its
                 # event reached us; the dedupe table makes re-reading that window harmless.
-                await self.repo.schedule.rewind_cursor(s, tenant, delivery.envelope.time)
+                await self.repo.schedule.rewind_cursor(s, tenant, event.envelope.time)
 
     async def tenant_connected(self, delivery: Delivery) -> None:
         data = delivery.data
