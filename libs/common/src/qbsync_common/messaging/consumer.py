@@ -84,6 +84,14 @@ class Delivery:
         self.recorded = True
 
 
+@dataclass(frozen=True)
+class ToHold:
+    message: AbstractIncomingMessage
+    tenant: str
+    event_id: str
+    event_type: str
+
+
 @functools.cache
 def _inbox_claim(inbox: Table) -> ReturningInsert[tuple[str]]:
     """Built once per table: constructing it per event cost more than running it."""
@@ -130,6 +138,7 @@ class EventConsumer:
         self._handlers: dict[str, Handler] = {t: as_handler(h) for t, h in handlers.items()}
         self._batched = {t: h for t, h in handlers.items() if isinstance(h, Batched)}
         self._batch: list[Pending] = []
+        self._to_hold: list[ToHold] = []
         self._sessions = sessions
         self._tables = tables
         self._metrics = metrics
@@ -236,7 +245,9 @@ class EventConsumer:
         if released:
             self.share.came_back(tenant)
         if self.share.must_hold(tenant, exempt=released or retry):
-            self._spawn(self._hold(message, tenant, envelope.id, envelope.type))
+            if not self._to_hold:
+                self._spawn(self._hold_after(BATCH_WINDOW_S))
+            self._to_hold.append(ToHold(message, tenant, envelope.id, envelope.type))
             return
         self.share.started(tenant)
         # Run each delivery as its own task; prefetch bounds how many exist at once.
@@ -254,18 +265,23 @@ class EventConsumer:
         finally:
             self.share.finished(tenant)
 
-    async def _hold(
-        self, message: AbstractIncomingMessage, tenant: str, event_id: str, event_type: str
-    ) -> None:
-        """Set the event aside until its tenant has room; stored first, acknowledged second."""
+    async def _hold_after(self, window_s: float) -> None:
+        """Set a tenant's surplus aside (fairness.py): stored first, acknowledged second, in
+        bursts like batches, since a flood arrives as one."""
+        await asyncio.sleep(window_s)
+        items, self._to_hold = self._to_hold, []
         try:
-            await self._held.hold(message, tenant, event_id)
+            await self._held.hold([(i.message, i.tenant, i.event_id) for i in items])
         except Exception as exc:
-            log.warning("could not hold event %s of %s: %r; requeueing", event_id, tenant, exc)
-            await _safe(message.nack(requeue=True))
-            self._count(event_type, "requeued")
+            log.warning(
+                "could not hold %d events on %s: %r; requeueing", len(items), self.name, exc
+            )
+            for item in items:
+                await _safe(item.message.nack(requeue=True))
+                self._count(item.event_type, "requeued")
             return
-        await self._settle(message, "held", event_type)
+        for item in items:
+            await self._settle(item.message, "held", item.event_type)
 
     def _enqueue(self, pending: Pending) -> None:
         # The first arrival starts the batch's timer; a full batch goes at once.

@@ -125,17 +125,22 @@ class HeldEvents:
         self._sessions = sessions
         self._held = tables.held
 
-    async def hold(self, message: AbstractIncomingMessage, tenant: str, event_id: str) -> None:
-        headers = {k: _plain(v) for k, v in (message.headers or {}).items()}
+    async def hold(self, items: Sequence[tuple[AbstractIncomingMessage, str, str]]) -> None:
+        """Store (message, tenant, event id) triples in one statement; a flood is held in bursts."""
         async with self._sessions() as session, session.begin():
             await session.execute(
                 insert(self._held)
                 .values(
-                    consumer=self._consumer,
-                    tenant_id=tenant,
-                    event_id=event_id,
-                    body=message.body,
-                    headers=headers,
+                    [
+                        {
+                            "consumer": self._consumer,
+                            "tenant_id": tenant,
+                            "event_id": event_id,
+                            "body": message.body,
+                            "headers": {k: _plain(v) for k, v in (message.headers or {}).items()},
+                        }
+                        for message, tenant, event_id in items
+                    ]
                 )
                 .on_conflict_do_nothing()
             )
