@@ -20,7 +20,7 @@ HANDLING_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.
 AGE_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0)
 
 # Outcomes of one delivery; every label value the consumer may use is listed for dashboards.
-OUTCOMES = ("ack", "retry", "parked", "duplicate", "requeued")
+OUTCOMES = ("ack", "retry", "parked", "duplicate", "requeued", "held")
 
 # Labels never include tenant or realm ids: unbounded cardinality (RELIABILITY §5.3).
 _QUEUE_LABELS = ("service", "queue", "type")
@@ -41,7 +41,7 @@ class ServiceMetrics:
         self.registry = registry
         self.events_consumed = Counter(
             "qbsync_events_consumed",
-            "Deliveries handled, by outcome (ack|retry|parked|duplicate|requeued)",
+            "Deliveries handled, by outcome (ack|retry|parked|duplicate|requeued|held)",
             (*_QUEUE_LABELS, "outcome"),
             registry=registry,
         )
@@ -62,6 +62,18 @@ class ServiceMetrics:
             "qbsync_events_parked",
             "Events moved to a parking-lot queue, by reason class",
             ("service", "queue", "reason"),
+            registry=registry,
+        )
+        self.tenants_holding = Gauge(
+            "qbsync_tenants_holding",
+            "Tenants whose surplus events wait in the held table (fairness), per consumer queue",
+            ("service", "queue"),
+            registry=registry,
+        )
+        self.released = Counter(
+            "qbsync_events_released",
+            "Held events put back on their queue as their tenant got room",
+            ("service", "queue"),
             registry=registry,
         )
         self.published = Counter(

@@ -50,6 +50,14 @@ async def flood_then_trickle(harness: Harness, cap: int) -> tuple[int, dict[str,
 
         await wait_until(all_done, 60, "the noisy tenant's flood")
         effects = await harness.effects_by_event()
+        metrics = runtime.metrics
+        held = metrics.events_consumed.labels(
+            metrics.service, harness.queue, plumbing_app.PARTNER_UPSERTED, "held"
+        )._value.get()
+        released = metrics.released.labels(metrics.service, harness.queue)._value.get()
+        # Everything held came back (a release may repeat after a failed publish, never less).
+        assert released >= held
+        assert (held > 0) == (cap > 0)
     finally:
         runtime.request_stop()
         await asyncio.wait_for(task, 30)

@@ -139,6 +139,9 @@ class EventConsumer:
         self._batched = {t: h for t, h in handlers.items() if isinstance(h, Batched)}
         self._batch: list[Pending] = []
         self._to_hold: list[ToHold] = []
+        # Deliveries received and not yet acked or nacked: at the prefetch, none can arrive
+        # until we settle some, so a batch waiting for company should go at once.
+        self._unsettled = 0
         self._sessions = sessions
         self._tables = tables
         self._metrics = metrics
@@ -217,13 +220,18 @@ class EventConsumer:
                 if time.monotonic() - refreshed > REFRESH_S:
                     await self._held.refresh()
                     refreshed = time.monotonic()
-                if self.share.holding and await self._held.release(publisher):
+                released = await self._held.release(publisher) if self.share.holding else 0
+                labels = (self._metrics.service, self.name)
+                self._metrics.tenants_holding.labels(*labels).set(len(self.share.holding))
+                if released:
+                    self._metrics.released.labels(*labels).inc(released)
                     continue  # more may be waiting; go again at once
             except Exception as exc:  # database or broker hiccup: the rows wait, try again
                 log.warning("releasing held events of %s failed: %r", self.name, exc)
             await wait_for_event(self.share.wake, TICK_S)
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        self._unsettled += 1
         try:
             envelope, data = parse_event(message.body)
         except ContractError:
@@ -248,6 +256,8 @@ class EventConsumer:
             if not self._to_hold:
                 self._spawn(self._hold_after(BATCH_WINDOW_S))
             self._to_hold.append(ToHold(message, tenant, envelope.id, envelope.type))
+            if self._unsettled >= self._prefetch:
+                self._spawn(self._hold_now())
             return
         self.share.started(tenant)
         # Run each delivery as its own task; prefetch bounds how many exist at once.
@@ -269,7 +279,12 @@ class EventConsumer:
         """Set a tenant's surplus aside (fairness.py): stored first, acknowledged second, in
         bursts like batches, since a flood arrives as one."""
         await asyncio.sleep(window_s)
+        await self._hold_now()
+
+    async def _hold_now(self) -> None:
         items, self._to_hold = self._to_hold, []
+        if not items:
+            return
         try:
             await self._held.hold([(i.message, i.tenant, i.event_id) for i in items])
         except Exception as exc:
@@ -277,7 +292,7 @@ class EventConsumer:
                 "could not hold %d events on %s: %r; requeueing", len(items), self.name, exc
             )
             for item in items:
-                await _safe(item.message.nack(requeue=True))
+                await self._settled(item.message.nack(requeue=True))
                 self._count(item.event_type, "requeued")
             return
         for item in items:
@@ -288,7 +303,7 @@ class EventConsumer:
         if not self._batch:
             self._spawn(self._flush_after(BATCH_WINDOW_S))
         self._batch.append(pending)
-        if len(self._batch) >= MAX_BATCH:
+        if len(self._batch) >= MAX_BATCH or self._unsettled >= self._prefetch:
             self._spawn(self._run_batch(self._take_batch()))
 
     def _take_batch(self) -> list[Pending]:
@@ -331,7 +346,7 @@ class EventConsumer:
                     self._crash_hook("before-commit")
             except asyncio.CancelledError:
                 for item in batch:
-                    await _safe(item.message.nack(requeue=True))
+                    await self._settled(item.message.nack(requeue=True))
                     self._count(item.event.envelope.type, "requeued")
                 raise
             except Exception as exc:
@@ -423,7 +438,7 @@ class EventConsumer:
             return "duplicate"
         except asyncio.CancelledError:
             # Shutdown past the grace period: hand the message back, never drop it.
-            await _safe(message.nack(requeue=True))
+            await self._settled(message.nack(requeue=True))
             self._count(event_type, "requeued")
             raise
         except Exception as exc:
@@ -508,16 +523,21 @@ class EventConsumer:
             )
         except PublishFailed as exc:
             log.error("could not move message %s: %s; requeueing", message.message_id, exc)
-            await _safe(message.nack(requeue=True))
+            await self._settled(message.nack(requeue=True))
             return False
-        await _safe(message.ack())
+        await self._settled(message.ack())
         return True
 
     async def _settle(
         self, message: AbstractIncomingMessage, outcome: str, event_type: str
     ) -> None:
-        await _safe(message.ack())
+        await self._settled(message.ack())
         self._count(event_type, outcome)
+
+    async def _settled(self, op: Awaitable[Any]) -> None:
+        """Every ack and nack goes through here: it counts the deliveries we hold unsettled."""
+        self._unsettled -= 1
+        await _safe(op)
 
     def _count(self, event_type: str, outcome: str) -> None:
         self._metrics.events_consumed.labels(
