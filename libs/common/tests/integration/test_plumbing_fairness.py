@@ -89,3 +89,32 @@ async def test_without_a_cap_the_quiet_tenant_waits_behind_the_flood(harness: Ha
     noisy_done, effects, _ = await flood_then_trickle(harness, cap=0)
     assert noisy_done >= NOISY - 4  # only the last prefetch-full was still ahead of it
     assert len(effects) == NOISY + QUIET and set(effects.values()) == {1}
+
+
+async def test_when_holding_fails_the_surplus_goes_through_the_retry_tiers(
+    harness: Harness,
+) -> None:
+    # The held table is gone (think: a failed migration): holding fails, and the events it
+    # would have held come back through the retry tiers, which are never held. Nothing is lost.
+    await harness.fetch("ALTER TABLE {s}.held RENAME TO held_gone")
+    runtime = plumbing_app.build(
+        harness.settings(prefetch=4, tenant_max_in_flight=1), harness.schema, harness.queue
+    )
+    task = asyncio.create_task(runtime.run())
+    try:
+        await wait_until(runtime.broker_ready, 15, "consumer ready")
+        ids = await harness.publish_partners(["slow"] * 5)
+
+        async def done() -> bool:
+            return set((await harness.effects_by_event()).items()) == {(i, 1) for i in ids}
+
+        await wait_until(done, 30, "every event once, through the retry tiers")
+        metrics = runtime.metrics
+        retried = metrics.retries.labels(
+            metrics.service, harness.queue, plumbing_app.PARTNER_UPSERTED
+        )._value.get()
+        assert retried >= 1
+        assert await harness.parked() == []
+    finally:
+        runtime.request_stop()
+        await asyncio.wait_for(task, 30)

@@ -288,12 +288,12 @@ class EventConsumer:
         try:
             await self._held.hold([(i.message, i.tenant, i.event_id) for i in items])
         except Exception as exc:
-            log.warning(
-                "could not hold %d events on %s: %r; requeueing", len(items), self.name, exc
-            )
+            # Through the retry tiers, not a requeue: a requeue comes straight back (and a
+            # database outage would spin them into the delivery limit). A retry is never held.
+            log.warning("could not hold %d events on %s: %r; retrying", len(items), self.name, exc)
             for item in items:
-                await self._settled(item.message.nack(requeue=True))
-                self._count(item.event_type, "requeued")
+                attempt = int(str((item.message.headers or {}).get(ATTEMPT_HEADER, 1)))
+                await self._retry(item.message, attempt + 1, item.event_type)
             return
         for item in items:
             await self._settle(item.message, "held", item.event_type)
