@@ -70,6 +70,12 @@ class ServiceMetrics:
             ("service", "queue"),
             registry=registry,
         )
+        self.held = Gauge(
+            "qbsync_held_events",
+            "Events waiting in the held table for their tenant's turn (refreshed every 2 s)",
+            ("service", "queue"),
+            registry=registry,
+        )
         self.released = Counter(
             "qbsync_events_released",
             "Held events put back on their queue as their tenant got room",

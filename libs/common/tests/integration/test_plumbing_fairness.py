@@ -44,6 +44,13 @@ async def flood_then_trickle(harness: Harness, cap: int) -> tuple[int, dict[str,
 
         await wait_until(quiet_done, 30, "the quiet tenant's events")
         noisy_done_then = (await by_tenant()).get("noisy", 0)
+        backlog = runtime.metrics.held.labels(runtime.metrics.service, harness.queue)
+
+        async def backlog_seen() -> bool:
+            return bool(backlog._value.get() > 0)
+
+        if cap:  # the held backlog shows on the gauge while the flood waits
+            await wait_until(backlog_seen, 5, "the held backlog on its gauge")
 
         async def all_done() -> bool:
             return (await by_tenant()).get("noisy") == NOISY
@@ -58,6 +65,11 @@ async def flood_then_trickle(harness: Harness, cap: int) -> tuple[int, dict[str,
         # Everything held came back (a release may repeat after a failed publish, never less).
         assert released >= held
         assert (held > 0) == (cap > 0)
+
+        async def backlog_gone() -> bool:
+            return bool(backlog._value.get() == 0)
+
+        await wait_until(backlog_gone, 5, "the gauge back at zero")
     finally:
         runtime.request_stop()
         await asyncio.wait_for(task, 30)

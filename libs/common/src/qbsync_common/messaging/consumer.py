@@ -218,8 +218,9 @@ class EventConsumer:
             self.share.wake.clear()
             try:
                 if time.monotonic() - refreshed > REFRESH_S:
-                    await self._held.refresh()
+                    backlog = await self._held.refresh()
                     refreshed = time.monotonic()
+                    self._metrics.held.labels(self._metrics.service, self.name).set(backlog)
                 released = await self._held.release(publisher) if self.share.holding else 0
                 labels = (self._metrics.service, self.name)
                 self._metrics.tenants_holding.labels(*labels).set(len(self.share.holding))

@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from aio_pika.abc import AbstractIncomingMessage
-from sqlalchemy import Row, delete, select
+from sqlalchemy import Row, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -145,15 +145,20 @@ class HeldEvents:
                 .on_conflict_do_nothing()
             )
 
-    async def refresh(self) -> None:
-        """Adopt every tenant with held rows (ours from before a restart, a dead replica's)."""
+    async def refresh(self) -> int:
+        """Adopt every tenant with held rows (ours from before a restart, a dead replica's);
+        returns how many events this queue holds in all (the backlog gauge)."""
+        held = self._held
         async with self._sessions() as session:
-            rows = await session.execute(
-                select(self._held.c.tenant_id)
-                .where(self._held.c.consumer == self._consumer)
-                .distinct()
-            )
-            self._share.holding.update(str(r[0]) for r in rows)
+            rows = (
+                await session.execute(
+                    select(held.c.tenant_id, func.count())
+                    .where(held.c.consumer == self._consumer)
+                    .group_by(held.c.tenant_id)
+                )
+            ).all()
+        self._share.holding.update(str(tenant) for tenant, _ in rows)
+        return sum(int(n) for _, n in rows)
 
     async def release(self, publisher: Publisher) -> int:
         """Put back on the queue as many of each holding tenant's oldest events as it has room
