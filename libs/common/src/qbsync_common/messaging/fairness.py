@@ -19,7 +19,6 @@ that dies leaves its held rows to the others' release loops (they refresh from t
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
@@ -32,8 +31,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from qbsync_common.messaging.publisher import Publisher
 from qbsync_common.tables import PlumbingTables
-
-log = logging.getLogger(__name__)
 
 RELEASED_HEADER = "x-qbsync-released"
 # A released event normally comes back within milliseconds. One that another replica picked up
