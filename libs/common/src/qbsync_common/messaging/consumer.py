@@ -4,7 +4,6 @@ retry transient failures through delay queues, park everything else with its rea
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import random
 import time
@@ -18,15 +17,13 @@ from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from pydantic import BaseModel
-from sqlalchemy import Table, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.sql.dml import ReturningInsert
 
 from qbsync_common.contract.envelope import Envelope
 from qbsync_common.contract.registry import ContractError, parse_event
 from qbsync_common.logs import log_context
-from qbsync_common.messaging.batch import Batched, Event, Pending, claim_inbox
+from qbsync_common.messaging.batch import Batched, Event, Pending, claim_inbox, inbox_claim
 from qbsync_common.messaging.errors import DuplicateEvent, PermanentError, is_transient
 from qbsync_common.messaging.fairness import (
     REFRESH_S,
@@ -70,7 +67,7 @@ class Delivery:
         redelivery of the same event blocks on it and then finds it: effects happen once."""
         async with self._sessions() as session, session.begin():
             inserted = await session.execute(
-                _inbox_claim(self._tables.inbox),
+                inbox_claim(self._tables.inbox),
                 {
                     "consumer": self.consumer,
                     "event_id": self.envelope.id,
@@ -90,12 +87,6 @@ class ToHold:
     tenant: str
     event_id: str
     event_type: str
-
-
-@functools.cache
-def _inbox_claim(inbox: Table) -> ReturningInsert[tuple[str]]:
-    """Built once per table: constructing it per event cost more than running it."""
-    return insert(inbox).on_conflict_do_nothing().returning(inbox.c.event_id)
 
 
 Handler = Callable[[Delivery], Awaitable[None]]
@@ -236,7 +227,7 @@ class EventConsumer:
         try:
             envelope, data = parse_event(message.body)
         except ContractError:
-            # The ordinary path parses again and parks it with the reason.
+            # The ordinary path parses it again, for the reason it parks it with.
             self._spawn(self._process(message))
             return
         headers = message.headers or {}
@@ -245,7 +236,7 @@ class EventConsumer:
         if batched is not None:
             # State-only work takes milliseconds: it is never held back for fairness.
             if message.redelivered or retry:
-                self._spawn(self._process(message))
+                self._spawn(self._process(message, (envelope, data)))
             else:
                 self._enqueue(Pending(message, Event(envelope, data), batched, time.perf_counter()))
             return
@@ -262,7 +253,7 @@ class EventConsumer:
             return
         self.share.started(tenant)
         # Run each delivery as its own task; prefetch bounds how many exist at once.
-        self._spawn(self._counted(tenant, self._process(message)))
+        self._spawn(self._counted(tenant, self._process(message, (envelope, data))))
 
     def _spawn(self, work: Awaitable[None]) -> None:
         task = asyncio.ensure_future(work)
@@ -293,8 +284,7 @@ class EventConsumer:
             # database outage would spin them into the delivery limit). A retry is never held.
             log.warning("could not hold %d events on %s: %r; retrying", len(items), self.name, exc)
             for item in items:
-                attempt = int(str((item.message.headers or {}).get(ATTEMPT_HEADER, 1)))
-                await self._retry(item.message, attempt + 1, item.event_type)
+                await self._retry(item.message, _attempt(item.message) + 1, item.event_type)
             return
         for item in items:
             await self._settle(item.message, "held", item.event_type)
@@ -356,7 +346,8 @@ class EventConsumer:
                     "batch of %d on %s failed, one by one now: %r", len(batch), self.name, exc
                 )
                 for item in batch:
-                    self._spawn(self._process(item.message))
+                    event = item.event
+                    self._spawn(self._process(item.message, (event.envelope, event.data)))
                 return
             self._crash_hook("after-commit-before-ack")
         done = time.perf_counter()
@@ -368,15 +359,24 @@ class EventConsumer:
                 self._metrics.service, self.name, event_type
             ).observe(done - item.received)
 
-    async def _process(self, message: AbstractIncomingMessage) -> None:
+    async def _process(
+        self,
+        message: AbstractIncomingMessage,
+        parsed: tuple[Envelope, BaseModel] | None = None,
+    ) -> None:
+        """One delivery on the ordinary path; `parsed` is the event when `_on_message` already
+        parsed it (every delivery but a malformed one, which is parked here with its reason)."""
         started = time.perf_counter()
         headers = message.headers or {}
-        attempt = int(str(headers.get(ATTEMPT_HEADER, 1)))
-        try:
-            envelope, data = parse_event(message.body)
-        except ContractError as exc:
-            await self._park(message, f"{exc.reason}: {exc.field or '-'}: {exc.message}", "?")
-            return
+        attempt = _attempt(message)
+        if parsed is None:
+            try:
+                parsed = parse_event(message.body)
+            except ContractError as exc:
+                reason = f"{exc.reason}: {exc.field or '-'}: {exc.message}"
+                await self._park(message, reason, "?")
+                return
+        envelope, data = parsed
         event_type = envelope.type
         handler = self._handlers.get(event_type)
         if handler is None:
@@ -554,6 +554,11 @@ class EventConsumer:
             self._metrics.message_age_seconds.labels(
                 self._metrics.service, self.name, event_type
             ).observe(max(0.0, age))
+
+
+def _attempt(message: AbstractIncomingMessage) -> int:
+    """Which delivery attempt this is: 1, or what the retry tiers counted in the header."""
+    return int(str((message.headers or {}).get(ATTEMPT_HEADER, 1)))
 
 
 def _span_context(message: AbstractIncomingMessage) -> trace.SpanContext:

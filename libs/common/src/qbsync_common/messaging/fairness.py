@@ -83,10 +83,11 @@ class TenantShare:
     def unreleased(self, tenant: str, n: int) -> None:
         """A release failed: drop its claims (those of events that did arrive are gone already)."""
         claims = self._released.get(tenant)
-        for _ in range(min(n, len(claims) if claims else 0)):
-            assert claims is not None
+        if not claims:
+            return
+        for _ in range(min(n, len(claims))):
             claims.pop()
-        if claims is not None and not claims:
+        if not claims:
             del self._released[tenant]
 
     def came_back(self, tenant: str) -> None:
