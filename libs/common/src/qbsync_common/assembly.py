@@ -48,6 +48,7 @@ def plumbing(settings: ServiceSettings, metadata: MetaData) -> Plumbing:
         on_published=lambda n: published.labels(metrics.service, "outbox", "ok").inc(n),
         on_failed=lambda n: published.labels(metrics.service, "outbox", "error").inc(n),
         crash_hook=crash_hook,
+        on_backlog=metrics.observe_outbox_backlog,
         application_name=settings.service_name,
     )
     return Plumbing(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -112,6 +114,16 @@ class ServiceMetrics:
         """Record the relay's backlog (pending rows, age of the oldest)."""
         self.outbox_pending.labels(self.service).set(pending)
         self.outbox_oldest_age_seconds.labels(self.service).set(oldest_age_seconds)
+
+    def observe_outbox_backlog(self, backlog: tuple[int, float] | None) -> None:
+        """The relay's report: its backlog while it leads; None when it stopped leading, which
+        withdraws the series (only the leading replica's count may enter a sum over pods)."""
+        if backlog is not None:
+            self.observe_outbox(*backlog)
+            return
+        for gauge in (self.outbox_pending, self.outbox_oldest_age_seconds):
+            with contextlib.suppress(KeyError):
+                gauge.remove(self.service)
 
     def render(self) -> tuple[bytes, str]:
         """The exposition text and its content type, for a /metrics endpoint."""

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import plumbing_app
 import pytest
 from harness import Harness, wait_until
+from prometheus_client.parser import text_string_to_metric_families
 
 from qbsync_common.runtime import ServiceRuntime
 
@@ -139,3 +140,40 @@ async def test_retries_are_exhausted_into_the_parking_lot(
     assert reasons[0].startswith("retries-exhausted after 4")
     attempts = await harness.fetch("SELECT attempt FROM {s}.attempts WHERE event_id=$1", hopeless)
     assert sorted(r["attempt"] for r in attempts) == [1, 2, 3, 4]
+
+
+async def test_outbox_backlog_is_exported_while_rows_wait(
+    harness: Harness, running: ServiceRuntime
+) -> None:
+    # A row written two minutes ago whose next attempt is an hour away: the relay leaves it
+    # pending, as it does a row the broker refused.
+    await harness.fetch(
+        """INSERT INTO {s}.outbox
+               (event_id, exchange, routing_key, body, headers, created_at, next_attempt_at)
+           VALUES ('backlog-1', 'qbsync.results', 'qbsync.partner.synced.v1', '\\x7b7d', '{}',
+                   now() - interval '2 minutes', now() + interval '1 hour')"""
+    )
+    service = running.metrics.service
+
+    def exported(name: str) -> float | None:
+        body, _ = running.metrics.render()
+        for family in text_string_to_metric_families(body.decode()):
+            for sample in family.samples:
+                if sample.name == name and sample.labels == {"service": service}:
+                    return sample.value
+        return None
+
+    async def counted() -> bool:
+        return exported("qbsync_outbox_pending_rows") == 1
+
+    await wait_until(counted, 20, "the pending row in /metrics")
+    age = exported("qbsync_outbox_oldest_pending_age_seconds")
+    assert age is not None and age >= 120
+
+    await harness.fetch("DELETE FROM {s}.outbox WHERE event_id = 'backlog-1'")
+
+    async def drained() -> bool:
+        return exported("qbsync_outbox_pending_rows") == 0
+
+    await wait_until(drained, 20, "the backlog back to zero")
+    assert exported("qbsync_outbox_oldest_pending_age_seconds") == 0

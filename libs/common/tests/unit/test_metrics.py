@@ -91,6 +91,17 @@ def test_outbox_backlog_and_message_age() -> None:
     )
 
 
+def test_a_relay_that_stops_leading_withdraws_its_backlog() -> None:
+    m = ServiceMetrics("partner-sync")
+    m.observe_outbox_backlog((3, 4.0))
+    assert value(m, "qbsync_outbox_pending_rows", service="partner-sync") == 3
+    m.observe_outbox_backlog(None)
+    m.observe_outbox_backlog(None)  # withdrawing twice is harmless
+    names = {s.name for s in samples(m)}
+    assert "qbsync_outbox_pending_rows" not in names
+    assert "qbsync_outbox_oldest_pending_age_seconds" not in names
+
+
 def test_each_service_has_its_own_registry_with_process_metrics() -> None:
     first, second = (
         ServiceMetrics("a"),
