@@ -14,11 +14,14 @@ from qbsync_common.contract.partner_results import PartnerSkipped, PartnerSynced
 from qbsync_common.contract.partner_snapshot import PartnerSnapshot
 from qbsync_common.contract.payment_results import (
     BillPaid,
+    BillPaymentChanged,
+    BillPaymentReversed,
     PaymentChanged,
     PaymentExported,
     PaymentExportFailed,
     PaymentReceived,
     PaymentReversed,
+    PaymentUnapplied,
 )
 from qbsync_common.contract.project_results import ProjectSkipped, ProjectSynced, ProjectSyncFailed
 from qbsync_common.contract.tenants import (
@@ -74,12 +77,17 @@ ALL_EVENTS: tuple[type[EventData], ...] = (
     PaymentChanged,
     PaymentReversed,
     BillPaid,
+    BillPaymentChanged,
+    BillPaymentReversed,
+    PaymentUnapplied,
 )
 
 __all__ = [
     "ALL_EVENTS",
     "Address",
     "BillPaid",
+    "BillPaymentChanged",
+    "BillPaymentReversed",
     "CreditMemoIssued",
     "DocumentLine",
     "DocumentNeedsReview",
@@ -101,6 +109,7 @@ __all__ = [
     "PaymentReceived",
     "PaymentRecordedUpstream",
     "PaymentReversed",
+    "PaymentUnapplied",
     "PaymentTerms",
     "ProjectSkipped",
     "ProjectSyncFailed",

@@ -24,6 +24,18 @@ QBO_INVOICE_DESCRIPTION = "QBO id of the invoice (its sync key)."
 QBO_PAYMENT_DESCRIPTION = "QBO id of the Payment."
 REMAINING_DESCRIPTION = "What is still owed on the invoice after this change, exact decimal string."
 CURRENCY_DESCRIPTION = "Currency of the amounts (the QBO document's currency)."
+QBO_SOURCE_DESCRIPTION = (
+    "QBO id of the Payment, or of the CreditMemo when `applied_from` is credit_memo. "
+    "(qbo_payment_id, invoice_id, applied_from) identifies one application across "
+    "received, changed and reversed."
+)
+UNAPPLIED_DESCRIPTION = (
+    "The QBO payment's unapplied amount (customer credit, UnappliedAmt) as of this version of "
+    "the payment. It is carried by exactly one event per payment version (the first one, in "
+    "the payment's line order) and is 0.00 on the payment's other events, so it is never "
+    "counted twice. A payment whose unapplied amount changes without any invoice event, or "
+    "that applies to no synced invoice at all, is reported by qbsync.payment.unapplied.v1."
+)
 
 
 class PaymentExported(ResultEvent):
@@ -110,9 +122,7 @@ class PaymentReceived(ResultEvent):
 
     invoice_id: Identifier = Field(description=INVOICE_ID_DESCRIPTION)
     qbo_invoice_id: Identifier = Field(description=QBO_INVOICE_DESCRIPTION)
-    qbo_payment_id: Identifier = Field(
-        description="QBO id of the Payment (or CreditMemo, see `applied_from`)."
-    )
+    qbo_payment_id: Identifier = Field(description=QBO_SOURCE_DESCRIPTION)
     amount_applied: Money = Field(description="Amount applied to this invoice, exact decimal.")
     paid_on: date = Field(description="QBO transaction date of the payment.")
     method: str | None = Field(None, description="QBO payment method name, if any.")
@@ -122,9 +132,7 @@ class PaymentReceived(ResultEvent):
         description="paid (balance is zero) or partially-paid."
     )
     currency: CurrencyCode = Field(description=CURRENCY_DESCRIPTION)
-    unapplied_amount: Money = Field(
-        description="Part of the QBO payment not applied to any invoice (a customer credit)."
-    )
+    unapplied_amount: Money = Field(description=UNAPPLIED_DESCRIPTION)
     applied_from: Literal["payment", "credit_memo"] = Field(
         "payment", description="payment (a QBO Payment) or credit_memo (a CreditMemo applied)."
     )
@@ -157,7 +165,7 @@ class PaymentChanged(ResultEvent):
 
     invoice_id: Identifier = Field(description=INVOICE_ID_DESCRIPTION)
     qbo_invoice_id: Identifier = Field(description=QBO_INVOICE_DESCRIPTION)
-    qbo_payment_id: Identifier = Field(description=QBO_PAYMENT_DESCRIPTION)
+    qbo_payment_id: Identifier = Field(description=QBO_SOURCE_DESCRIPTION)
     amount_applied: Money = Field(
         description="Corrected amount applied to this invoice; 0 if the payment no longer "
         "applies to it."
@@ -170,7 +178,7 @@ class PaymentChanged(ResultEvent):
         description="The invoice's state after the correction."
     )
     currency: CurrencyCode = Field(description=CURRENCY_DESCRIPTION)
-    unapplied_amount: Money = Field(description="Part of the QBO payment not applied.")
+    unapplied_amount: Money = Field(description=UNAPPLIED_DESCRIPTION)
     applied_from: Literal["payment", "credit_memo"] = Field(
         "payment", description="payment or credit_memo."
     )
@@ -199,7 +207,7 @@ class PaymentReversed(ResultEvent):
 
     invoice_id: Identifier = Field(description=INVOICE_ID_DESCRIPTION)
     qbo_invoice_id: Identifier = Field(description=QBO_INVOICE_DESCRIPTION)
-    qbo_payment_id: Identifier = Field(description=QBO_PAYMENT_DESCRIPTION)
+    qbo_payment_id: Identifier = Field(description=QBO_SOURCE_DESCRIPTION)
     reversal: Literal["voided", "deleted"] = Field(description="How the payment was undone in QBO.")
     amount_reversed: Money = Field(
         description="Amount that was applied to this invoice and no longer is."
@@ -209,6 +217,12 @@ class PaymentReversed(ResultEvent):
         description="The invoice's state after the reversal."
     )
     currency: CurrencyCode = Field(description=CURRENCY_DESCRIPTION)
+    applied_from: Literal["payment", "credit_memo"] = Field(
+        "payment",
+        description="payment or credit_memo: which application is undone, as in the "
+        "payment.received it reverses (a voided or deleted Payment also undoes the credit memo "
+        "credit it applied).",
+    )
 
 
 class BillPaid(ResultEvent):
@@ -242,3 +256,129 @@ class BillPaid(ResultEvent):
     remaining_balance: Money = Field(description="What is still owed on the bill after this.")
     status: Literal["paid", "partially-paid"] = Field(description="paid or partially-paid.")
     currency: CurrencyCode = Field(description=CURRENCY_DESCRIPTION)
+
+
+class BillPaymentChanged(ResultEvent):
+    """A QBO bill payment already reported (bill.paid) was edited; amounts are the corrected ones."""
+
+    event_type = "qbsync.bill.payment_changed.v1"
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "bill_id": "vinv-301",
+                    "qbo_bill_id": "2210",
+                    "qbo_bill_payment_id": "733",
+                    "amount_applied": "300.00",
+                    "paid_on": "2026-04-05",
+                    "method": "Check",
+                    "remaining_balance": "120.00",
+                    "status": "partially-paid",
+                    "currency": "USD",
+                }
+            ]
+        }
+    )
+
+    bill_id: Identifier = Field(description="Upstream id of the vendor invoice.")
+    qbo_bill_id: Identifier = Field(description="QBO id of the Bill (its sync key).")
+    qbo_bill_payment_id: Identifier = Field(description="QBO id of the BillPayment.")
+    amount_applied: Money = Field(
+        description="Corrected amount applied to this bill; 0 if the bill payment no longer "
+        "applies to it."
+    )
+    paid_on: date = Field(description="QBO transaction date of the bill payment.")
+    method: str | None = Field(None, description="check or credit card payment, as QBO says.")
+    remaining_balance: Money = Field(description="What is still owed on the bill after this.")
+    status: Literal["paid", "partially-paid", "unpaid"] = Field(
+        description="The bill's state after the correction."
+    )
+    currency: CurrencyCode = Field(description=CURRENCY_DESCRIPTION)
+
+
+class BillPaymentReversed(ResultEvent):
+    """A QBO bill payment already reported (bill.paid) was voided or deleted; the bill owes more."""
+
+    event_type = "qbsync.bill.payment_reversed.v1"
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "bill_id": "vinv-301",
+                    "qbo_bill_id": "2210",
+                    "qbo_bill_payment_id": "733",
+                    "reversal": "voided",
+                    "amount_reversed": "420.00",
+                    "remaining_balance": "420.00",
+                    "status": "unpaid",
+                    "currency": "USD",
+                }
+            ]
+        }
+    )
+
+    bill_id: Identifier = Field(description="Upstream id of the vendor invoice.")
+    qbo_bill_id: Identifier = Field(description="QBO id of the Bill (its sync key).")
+    qbo_bill_payment_id: Identifier = Field(description="QBO id of the BillPayment.")
+    reversal: Literal["voided", "deleted"] = Field(
+        description="How the bill payment was undone in QBO."
+    )
+    amount_reversed: Money = Field(
+        description="Amount that was applied to this bill and no longer is."
+    )
+    remaining_balance: Money = Field(description="What is still owed on the bill after this.")
+    status: Literal["paid", "partially-paid", "unpaid"] = Field(
+        description="The bill's state after the reversal."
+    )
+    currency: CurrencyCode = Field(description=CURRENCY_DESCRIPTION)
+
+
+class PaymentUnapplied(ResultEvent):
+    """The unapplied part (customer credit) of a QBO payment is new or changed.
+
+    Published for every payment made in QBO (not exported by qbsync) whose unapplied amount
+    differs from the last one reported for it, including a payment applied to no invoice at all;
+    a void or delete of a payment with reported credit publishes 0.00.
+    """
+
+    event_type = "qbsync.payment.unapplied.v1"
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "qbo_payment_id": "416",
+                    "qbo_customer_id": "58",
+                    "unapplied_amount": "250.00",
+                    "total_amount": "250.00",
+                    "paid_on": "2026-03-26",
+                    "method": "Check",
+                    "reference": "10443",
+                    "currency": "USD",
+                    "state": "active",
+                }
+            ]
+        }
+    )
+
+    qbo_payment_id: Identifier = Field(description=QBO_PAYMENT_DESCRIPTION)
+    qbo_customer_id: Identifier | None = Field(
+        None,
+        description="QBO id of the payment's Customer (the client's sync key); null only for a "
+        "deleted payment.",
+    )
+    unapplied_amount: Money = Field(
+        description="The payment's current unapplied amount (replaces any earlier value for "
+        "this payment); 0 after a void or delete."
+    )
+    total_amount: Money = Field(description="The payment's total (TotalAmt).")
+    paid_on: date | None = Field(
+        None, description="QBO transaction date; null only for a deleted payment."
+    )
+    method: str | None = Field(None, description="QBO payment method name, if any.")
+    reference: str | None = Field(None, description="QBO PaymentRefNum, if any.")
+    currency: CurrencyCode | None = Field(
+        None, description="Currency of the payment; null if QBO did not say (deleted payment)."
+    )
+    state: Literal["active", "voided", "deleted"] = Field(
+        description="active, or voided / deleted (then the credit is gone)."
+    )
