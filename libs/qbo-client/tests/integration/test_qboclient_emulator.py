@@ -33,7 +33,12 @@ from qbo_client import (
     Vendor,
     errors,
 )
-from qbo_client.models import AccountBasedExpenseLineDetail, NameListEntity, SalesItemLineDetail
+from qbo_client.models import (
+    AccountBasedExpenseLineDetail,
+    LinkedTxn,
+    NameListEntity,
+    SalesItemLineDetail,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -364,3 +369,400 @@ async def test_rejected_token_is_refreshed_once(
             await client.for_tenant(realm).company_info()
     assert denied.value.status == 401
     assert not denied.value.transient
+
+
+def payment_line(amount: str, txn_id: str, txn_type: str) -> Line:
+    return Line(Amount=Decimal(amount), LinkedTxn=[LinkedTxn(TxnId=txn_id, TxnType=txn_type)])
+
+
+async def test_invoice_full_update_stale_delete_and_cdc_stub(realm_client: MakeClient) -> None:
+    client, realm = await realm_client()
+    s = client.for_tenant(realm)
+    u = uuid.uuid4().hex[:8]
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    customer = await one(s, Customer, "DisplayName", "Amy's Bird Sanctuary")
+    item = await one(s, Item, "Name", "Hours")
+    kept = await s.create(
+        Invoice(CustomerRef=Ref(value=customer.Id), Line=[sales_line(item.Id, "1", "5", "5.00")]),
+        request_id=f"inv-kept-{u}",
+    )
+    created = await s.create(
+        Invoice(
+            CustomerRef=Ref(value=customer.Id),
+            Line=[sales_line(item.Id, "2", "10", "20.00")],
+            PrivateNote="to be dropped",
+        ),
+        request_id=f"inv-full-{u}",
+    )
+    assert created.SyncToken == "0"
+
+    # A full update replaces the object: the new lines set the total and the omitted
+    # PrivateNote is cleared, unlike a sparse update.
+    full = await s.update(
+        created.model_copy(
+            update={"Line": [sales_line(item.Id, "3", "12.3456", "37.04")], "PrivateNote": None}
+        ),
+        request_id=f"inv-full-upd-{u}",
+    )
+    assert full.SyncToken == "1"
+    assert full.TotalAmt == Decimal("37.04")
+    assert full.Balance == Decimal("37.04")
+    assert full.PrivateNote is None
+
+    with pytest.raises(errors.StaleObjectError) as stale:
+        await s.update(
+            created.model_copy(update={"PrivateNote": "late"}), request_id=f"inv-stale-{u}"
+        )
+    assert stale.value.code == "5010"
+    assert stale.value.status == 400
+    assert not stale.value.transient
+    assert stale.value.intuit_tid
+    with pytest.raises(errors.StaleObjectError):
+        await s.delete(created, request_id=f"inv-stale-del-{u}")
+    assert (await s.get(Invoice, ident(created))).SyncToken == "1"  # nothing stale was applied
+
+    stub = await s.delete(full, request_id=f"inv-del-{u}")
+    assert stub.deleted
+    assert stub.Id == created.Id
+    with pytest.raises(errors.ObjectNotFoundError) as gone:
+        await s.get(Invoice, ident(created))
+    assert gone.value.code == "610"
+
+    changes = await s.cdc([Invoice], since)
+    assert changes.queried == set()
+    assert [d.Id for d in changes.deleted.get("Invoice", [])] == [created.Id]
+    assert all(d.deleted for d in changes.deleted["Invoice"])
+    changed_ids = {c.Id for c in changes.changed.get("Invoice", [])}
+    assert kept.Id in changed_ids
+    assert created.Id not in changed_ids
+
+
+async def test_payment_get_full_and_sparse_update_delete(realm_client: MakeClient) -> None:
+    client, realm = await realm_client()
+    s = client.for_tenant(realm)
+    u = uuid.uuid4().hex[:8]
+    customer = await one(s, Customer, "DisplayName", "Amy's Bird Sanctuary")
+    item = await one(s, Item, "Name", "Hours")
+    invoice = await s.create(
+        Invoice(
+            CustomerRef=Ref(value=customer.Id), Line=[sales_line(item.Id, "1", "100", "100.00")]
+        ),
+        request_id=f"pay-inv-{u}",
+    )
+    inv_id = ident(invoice)
+    created = await s.create(
+        Payment(
+            CustomerRef=Ref(value=customer.Id),
+            TotalAmt=Decimal("10.05"),
+            Line=[payment_line("10.05", inv_id, "Invoice")],
+        ),
+        request_id=f"pay-{u}",
+    )
+    got = await s.get(Payment, ident(created))
+    assert got.TotalAmt == Decimal("10.05")
+    assert got.CustomerRef is not None
+    assert got.CustomerRef.value == customer.Id
+    assert got.Line is not None
+    assert got.Line[0].LinkedTxn is not None
+    assert got.Line[0].LinkedTxn[0].TxnId == inv_id
+    assert (await s.get(Invoice, inv_id)).Balance == Decimal("89.95")
+
+    full = await s.update(
+        got.model_copy(
+            update={
+                "TotalAmt": Decimal("25.50"),
+                "Line": [payment_line("25.50", inv_id, "Invoice")],
+            }
+        ),
+        request_id=f"pay-full-{u}",
+    )
+    assert full.SyncToken == "1"
+    assert full.TotalAmt == Decimal("25.50")
+    assert (await s.get(Invoice, inv_id)).Balance == Decimal("74.50")
+
+    sparse = await s.update(
+        Payment(Id=full.Id, SyncToken=full.SyncToken, PrivateNote="sparse"),
+        request_id=f"pay-sparse-{u}",
+        sparse=True,
+    )
+    assert sparse.SyncToken == "2"
+    assert sparse.PrivateNote == "sparse"
+    assert sparse.TotalAmt == Decimal("25.50")  # sparse left the amount and lines alone
+    assert (await s.get(Invoice, inv_id)).Balance == Decimal("74.50")
+
+    stub = await s.delete(sparse, request_id=f"pay-del-{u}")
+    assert stub.deleted
+    with pytest.raises(errors.ObjectNotFoundError):
+        await s.get(Payment, ident(created))
+    assert (await s.get(Invoice, inv_id)).Balance == Decimal("100.00")
+
+
+async def test_bill_payment_get_update_delete(realm_client: MakeClient) -> None:
+    client, realm = await realm_client()
+    s = client.for_tenant(realm)
+    u = uuid.uuid4().hex[:8]
+    vendor = await one(s, Vendor, "DisplayName", "Hicks Hardware")
+    expense = await one(s, Account, "Name", "Office Expenses")
+    bank = await one(s, Account, "Name", "Checking")
+    bill = await s.create(
+        Bill(VendorRef=Ref(value=vendor.Id), Line=[expense_line(expense.Id, "60.00")]),
+        request_id=f"bp-bill-{u}",
+    )
+    bill_id = ident(bill)
+    created = await s.create(
+        BillPayment(
+            VendorRef=Ref(value=vendor.Id),
+            PayType="Check",
+            CheckPayment={"BankAccountRef": {"value": bank.Id}},
+            TotalAmt=Decimal("40"),
+            Line=[payment_line("40", bill_id, "Bill")],
+        ),
+        request_id=f"bp-{u}",
+    )
+    got = await s.get(BillPayment, ident(created))
+    assert got.TotalAmt == Decimal("40")
+    assert got.PayType == "Check"
+    assert got.VendorRef is not None
+    assert got.VendorRef.value == vendor.Id
+    assert (await s.get(Bill, bill_id)).Balance == Decimal("20.00")
+
+    updated = await s.update(
+        got.model_copy(
+            update={
+                "TotalAmt": Decimal("25.25"),
+                "Line": [payment_line("25.25", bill_id, "Bill")],
+                "PrivateNote": "reduced",
+            }
+        ),
+        request_id=f"bp-upd-{u}",
+    )
+    assert updated.SyncToken == "1"
+    assert updated.TotalAmt == Decimal("25.25")
+    assert updated.PrivateNote == "reduced"
+    assert (await s.get(Bill, bill_id)).Balance == Decimal("34.75")
+
+    stub = await s.delete(updated, request_id=f"bp-del-{u}")
+    assert stub.deleted
+    with pytest.raises(errors.ObjectNotFoundError):
+        await s.get(BillPayment, ident(created))
+    assert (await s.get(Bill, bill_id)).Balance == Decimal("60.00")
+
+
+async def test_credit_memo_full_and_sparse_update_and_bill_sparse_update(
+    realm_client: MakeClient,
+) -> None:
+    client, realm = await realm_client()
+    s = client.for_tenant(realm)
+    u = uuid.uuid4().hex[:8]
+    customer = await one(s, Customer, "DisplayName", "Amy's Bird Sanctuary")
+    item = await one(s, Item, "Name", "Hours")
+    memo = await s.create(
+        CreditMemo(
+            CustomerRef=Ref(value=customer.Id), Line=[sales_line(item.Id, "1", "0.1", "0.10")]
+        ),
+        request_id=f"cm-{u}",
+    )
+    assert memo.TotalAmt == Decimal("0.10")
+    full = await s.update(
+        memo.model_copy(
+            update={
+                "Line": [
+                    sales_line(item.Id, "1", "0.1", "0.10"),
+                    sales_line(item.Id, "1", "0.2", "0.20"),
+                ]
+            }
+        ),
+        request_id=f"cm-full-{u}",
+    )
+    assert full.SyncToken == "1"
+    assert full.TotalAmt == Decimal("0.30")
+    assert full.Line is not None
+    assert len([ln for ln in full.Line if ln.SalesItemLineDetail]) == 2
+    sparse = await s.update(
+        CreditMemo(Id=full.Id, SyncToken=full.SyncToken, PrivateNote="sparse memo"),
+        request_id=f"cm-sparse-{u}",
+        sparse=True,
+    )
+    assert sparse.SyncToken == "2"
+    assert sparse.PrivateNote == "sparse memo"
+    assert sparse.TotalAmt == Decimal("0.30")
+    assert (await s.get(CreditMemo, ident(memo))).PrivateNote == "sparse memo"
+
+    vendor = await one(s, Vendor, "DisplayName", "Hicks Hardware")
+    expense = await one(s, Account, "Name", "Office Expenses")
+    bill = await s.create(
+        Bill(VendorRef=Ref(value=vendor.Id), Line=[expense_line(expense.Id, "100.0001")]),
+        request_id=f"bill-{u}",
+    )
+    noted = await s.update(
+        Bill(Id=bill.Id, SyncToken=bill.SyncToken, PrivateNote="sparse bill"),
+        request_id=f"bill-sparse-{u}",
+        sparse=True,
+    )
+    assert noted.SyncToken == "1"
+    assert noted.PrivateNote == "sparse bill"
+    assert noted.TotalAmt == bill.TotalAmt
+    assert noted.Line is not None
+    assert [ln.Amount for ln in noted.Line] == [ln.Amount for ln in bill.Line or []]
+    assert noted.VendorRef is not None
+    assert noted.VendorRef.value == vendor.Id
+
+
+async def test_invoice_query_count_and_paged_iterate(realm_client: MakeClient) -> None:
+    client, realm = await realm_client()
+    s = client.for_tenant(realm)
+    u = uuid.uuid4().hex[:6]
+    customer = await s.create(Customer(DisplayName=f"Pager {u}"), request_id=f"pager-{u}")
+    item = await one(s, Item, "Name", "Hours")
+    ids = []
+    for i in range(5):
+        inv = await s.create(
+            Invoice(
+                CustomerRef=Ref(value=ident(customer)),
+                DocNumber=f"Q{u}-{i}",
+                Line=[sales_line(item.Id, "1", f"{i + 1}.25", f"{i + 1}.25")],
+            ),
+            request_id=f"pager-inv-{u}-{i}",
+        )
+        ids.append(inv.Id)
+    mine = Query(Invoice).where("CustomerRef", "=", ident(customer)).order_by("DocNumber")
+    assert await s.count(mine) == 5
+    first_page = await s.query(mine.page(1, 2))
+    assert [r.DocNumber for r in first_page] == [f"Q{u}-0", f"Q{u}-1"]
+    paged = [r async for r in s.iterate(mine.page(1, 2))]
+    assert [r.Id for r in paged] == ids
+    assert [r.TotalAmt for r in paged] == [Decimal(f"{i + 1}.25") for i in range(5)]
+    by_doc = await s.query(Query(Invoice).where("DocNumber", "=", f"Q{u}-3"))
+    assert [r.Id for r in by_doc] == [ids[3]]
+    big = (
+        Query(Invoice)
+        .where("TotalAmt", ">", Decimal("3"))
+        .where("CustomerRef", "=", ident(customer))
+    )
+    assert await s.count(big) == 3
+
+
+async def test_batch_update_delete_and_query_items(realm_client: MakeClient) -> None:
+    client, realm = await realm_client()
+    s = client.for_tenant(realm)
+    u = uuid.uuid4().hex[:6]
+    customer = await s.create(Customer(DisplayName=f"Batcher {u}"), request_id=f"batcher-{u}")
+    item = await one(s, Item, "Name", "Hours")
+    created = await s.batch(
+        [
+            BatchOp.create(
+                Invoice(
+                    CustomerRef=Ref(value=ident(customer)),
+                    DocNumber=f"B{u}-{i}",
+                    Line=[sales_line(item.Id, "1", "10", "10.00")],
+                )
+            )
+            for i in range(3)
+        ],
+        request_id=f"batch-create-{u}",
+    )
+    invoices = [r.entity for r in created]
+    assert all(isinstance(inv, Invoice) for inv in invoices)
+    first, second, third = (inv for inv in invoices if isinstance(inv, Invoice))
+
+    results = await s.batch(
+        [
+            BatchOp.update(
+                Invoice(Id=first.Id, SyncToken=first.SyncToken, PrivateNote="batch sparse"),
+                sparse=True,
+            ),
+            BatchOp.update(
+                second.model_copy(update={"Line": [sales_line(item.Id, "2", "10", "20.00")]})
+            ),
+            BatchOp.delete(third),
+            BatchOp.update(
+                Invoice(Id=first.Id, SyncToken="7", PrivateNote="stale"), sparse=True, bid="stale"
+            ),
+        ],
+        request_id=f"batch-write-{u}",
+    )
+    assert [r.ok for r in results] == [True, True, True, False]
+    sparse, full, deleted, stale = results
+    assert isinstance(sparse.entity, Invoice)
+    assert sparse.entity.PrivateNote == "batch sparse"
+    assert sparse.entity.TotalAmt == Decimal("10.00")
+    assert isinstance(full.entity, Invoice)
+    assert full.entity.TotalAmt == Decimal("20.00")
+    assert deleted.entity is not None
+    assert deleted.entity.deleted
+    assert isinstance(stale.error, errors.StaleObjectError)
+    assert stale.error.code == "5010"
+    assert stale.bid == "stale"
+
+    mine = Query(Invoice).where("CustomerRef", "=", ident(customer)).order_by("DocNumber")
+    queried = await s.batch(
+        [
+            BatchOp.select(mine),
+            BatchOp.select(Query(Invoice).where("DocNumber", "=", f"B{u}-2")),
+        ],
+        request_id=f"batch-query-{u}",
+    )
+    rows, none = queried
+    assert rows.rows is not None
+    assert [(r.Id, r.PrivateNote, r.TotalAmt) for r in rows.rows if isinstance(r, Invoice)] == [
+        (first.Id, "batch sparse", Decimal("10.00")),
+        (second.Id, None, Decimal("20.00")),
+    ]
+    assert none.ok
+    assert none.rows == []  # the deleted invoice is gone
+
+
+async def test_realm_the_token_is_not_authorised_for(
+    emulator_tokens: Callable[..., StaticTokenProvider],
+) -> None:
+    # The emulator accepts the static token, but knows no company with this realm id: QBO
+    # answers such a request with 403 / 3100 ApplicationAuthorizationFailed.
+    realm = str(9139990000000000 + uuid.uuid4().int % 10**9)
+    async with QBOClient(emulator_tokens(realm), registry=CollectorRegistry()) as client:
+        s = client.for_tenant(realm)
+        with pytest.raises(errors.AuthorizationError) as denied:
+            await s.get(Customer, "1")
+        with pytest.raises(errors.AuthorizationError):
+            await s.create(Customer(DisplayName="nope"), request_id=f"authz-{realm}")
+    assert denied.value.status == 403
+    assert denied.value.code == "3100"
+    assert not denied.value.transient
+    assert denied.value.intuit_tid
+
+
+async def test_cdc_over_the_object_cap_splits_and_falls_back_to_queries(
+    realm_client: MakeClient,
+) -> None:
+    registry = CollectorRegistry()
+    client, realm = await realm_client(registry=registry)
+    s = client.for_tenant(realm)
+    u = uuid.uuid4().hex[:6]
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    # 1005 new customers in 34 batch calls push Customer alone past CDC's 1000-object cap.
+    ops = [BatchOp.create(Customer(DisplayName=f"Cap{u}-{i:04d}")) for i in range(1005)]
+    seeded = await s.batch(ops, request_id=f"cap-{u}")
+    assert all(r.ok for r in seeded)
+    customer = await one(s, Customer, "DisplayName", "Amy's Bird Sanctuary")
+    item = await one(s, Item, "Name", "Hours")
+    live, dropped = [
+        await s.create(
+            Invoice(CustomerRef=Ref(value=customer.Id), Line=[sales_line(item.Id, "1", "1", "1")]),
+            request_id=f"cap-inv-{u}-{i}",
+        )
+        for i in range(2)
+    ]
+    await s.delete(dropped, request_id=f"cap-inv-del-{u}")
+
+    changes = await s.cdc([Customer, Invoice], since)
+    assert changes.queried == {"Customer"}
+    names = {getattr(c, "DisplayName", None) for c in changes.changed["Customer"]}
+    assert {f"Cap{u}-{i:04d}" for i in range(1005)} <= names
+    assert live.Id in {c.Id for c in changes.changed["Invoice"]}
+    assert [d.Id for d in changes.deleted["Invoice"]] == [dropped.Id]
+    assert changes.time is not None
+    # One combined CDC call over the cap, then one per half; Customer then went to queries.
+    for entity in ("Customer,Invoice", "Customer", "Invoice"):
+        labels = {"method": "cdc", "entity": entity, "outcome": "200"}
+        assert registry.get_sample_value("qbo_client_calls_total", labels) == 1.0
+    query_labels = {"method": "query", "entity": "Customer", "outcome": "200"}
+    assert (registry.get_sample_value("qbo_client_calls_total", query_labels) or 0) >= 2
