@@ -103,7 +103,9 @@ class TenantSession:
         except DuplicateNameError as err:
             err.name = batching.clashing_name(obj)
             raise
-        return type(obj).model_validate(answer.payload[obj.ENTITY])
+        written = type(obj).model_validate(answer.payload[obj.ENTITY])
+        written._intuit_tid = answer.intuit_tid
+        return written
 
     # -- queries --------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, PrivateAttr, field_validator
 
 
 class EntityKind(Enum):
@@ -80,6 +80,14 @@ class QBOEntity(QBOModel):
     Id: str | None = None
     SyncToken: str | None = None
     MetaData: _MetaData | None = None
+    # Not a QBO field: set by TenantSession on the object a write returns, never serialized.
+    _intuit_tid: str | None = PrivateAttr(default=None)
+
+    @property
+    def intuit_tid(self) -> str | None:
+        """QBO's ``intuit_tid`` of the write that returned this object; None on read objects.
+        Intuit support asks for it to trace a request, so callers keep it in their history."""
+        return self._intuit_tid
 
     @classmethod
     def url_segment(cls) -> str:
