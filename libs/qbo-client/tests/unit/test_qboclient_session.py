@@ -23,8 +23,10 @@ from qbo_client import (
     InMemoryRateLimiter,
     Invoice,
     Payment,
+    Priority,
     QBOClient,
     Query,
+    RealmLimits,
     StaticTokenProvider,
     codec,
     errors,
@@ -348,3 +350,118 @@ async def test_spans_and_metrics_without_tokens() -> None:
     labels = {"method": "get", "entity": "Customer", "outcome": "200"}
     assert registry.get_sample_value("qbo_client_calls_total", labels) == 1.0
     assert registry.get_sample_value("qbo_client_token_refreshes_total") == 1.0
+
+
+async def test_minorversion_is_configurable_on_every_request() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.path.endswith("/query"):
+            return ok({"QueryResponse": {}})
+        return ok({"Customer": {"Id": "1", "SyncToken": "0", "DisplayName": "A"}})
+
+    tokens = StaticTokenProvider({"t1": token("AT1")})
+    async with QBOClient(
+        tokens,
+        minorversion=65,
+        transport=httpx.MockTransport(handler),
+        registry=CollectorRegistry(),
+    ) as client:
+        session = client.for_tenant("t1")
+        await session.get(Customer, "1")
+        await session.create(Customer(DisplayName="A"), request_id="mv-1")
+        await session.query(Query(Customer))
+    assert [params(r)["minorversion"] for r in seen] == ["65", "65", "65"]
+    assert params(seen[1]) == {"requestid": "mv-1", "minorversion": "65"}
+
+
+async def test_latency_and_throttle_wait_are_recorded_per_call() -> None:
+    registry = CollectorRegistry()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/query"):
+            return ok({"QueryResponse": {}})
+        return ok({"Customer": {"Id": "1"}})
+
+    async with client_for(handler, registry=registry) as client:
+        await client.for_tenant("t1").get(Customer, "1")
+        await client.for_tenant("t1").get(Customer, "2")
+        await client.for_tenant("t1", priority=Priority.BACKGROUND).query(Query(Customer))
+
+    def sample(name: str, labels: dict[str, str]) -> float | None:
+        return registry.get_sample_value(name, labels)
+
+    get_labels = {"method": "get", "entity": "Customer"}
+    query_labels = {"method": "query", "entity": "Customer"}
+    assert sample("qbo_client_call_duration_seconds_count", get_labels) == 2.0
+    assert sample("qbo_client_call_duration_seconds_count", query_labels) == 1.0
+    assert (sample("qbo_client_call_duration_seconds_sum", get_labels) or -1.0) >= 0.0
+    interactive = {"priority": "interactive"}
+    background = {"priority": "background"}
+    assert sample("qbo_client_throttle_wait_seconds_count", interactive) == 2.0
+    assert sample("qbo_client_throttle_wait_seconds_count", background) == 1.0
+    assert (sample("qbo_client_throttle_wait_seconds_sum", background) or -1.0) >= 0.0
+
+
+async def test_a_call_turned_away_by_the_budget_is_counted_as_limiter_timeout() -> None:
+    registry = CollectorRegistry()
+    sent: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request.url.path)
+        return ok({"Customer": {"Id": "1"}})
+
+    limiter = InMemoryRateLimiter()
+    async with client_for(handler, registry=registry, limiter=limiter) as client:
+        await limiter.backoff("111", 60.0)
+        with pytest.raises(errors.LimiterTimeout) as refused:
+            await client.for_tenant("t1", max_wait=1.0).get(Customer, "1")
+    assert refused.value.transient
+    assert sent == []
+    labels = {"method": "get", "entity": "Customer"}
+    assert (
+        registry.get_sample_value(
+            "qbo_client_calls_total", {**labels, "outcome": "limiter_timeout"}
+        )
+        == 1.0
+    )
+    # Nothing was sent, so no latency was observed for it.
+    assert registry.get_sample_value("qbo_client_call_duration_seconds_count", labels) is None
+
+
+async def test_batch_chunks_count_against_the_batch_budget() -> None:
+    registry = CollectorRegistry()
+    chunk_sizes: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/batch"):
+            items = json.loads(request.content)["BatchItemRequest"]
+            chunk_sizes.append(len(items))
+            answers = [
+                {"bId": item["bId"], "Customer": {"Id": item["bId"], **item["Customer"]}}
+                for item in items
+            ]
+            return ok({"BatchItemResponse": answers})
+        return ok({"Customer": {"Id": "7"}})
+
+    limiter = InMemoryRateLimiter(RealmLimits(batch_per_minute=1))
+    ops = [BatchOp.create(Customer(DisplayName=f"c{i}")) for i in range(31)]
+    async with client_for(handler, registry=registry, limiter=limiter) as client:
+        session = client.for_tenant("t1", max_wait=1.0)
+        with pytest.raises(errors.LimiterTimeout):
+            await session.batch(ops, request_id="budget-1")
+        # Plain calls have their own budget, which the batch did not exhaust.
+        assert (await session.get(Customer, "7")).Id == "7"
+        # Another realm's batch budget is untouched.
+        done = await client.for_tenant("t2", max_wait=1.0).batch(ops[:2], request_id="budget-2")
+    assert [r.ok for r in done] == [True, True]
+    assert chunk_sizes == [30, 2]  # the second chunk of t1 was never sent
+    labels = {"method": "batch", "entity": "Batch"}
+    assert (
+        registry.get_sample_value(
+            "qbo_client_calls_total", {**labels, "outcome": "limiter_timeout"}
+        )
+        == 1.0
+    )
+    assert registry.get_sample_value("qbo_client_calls_total", {**labels, "outcome": "200"}) == 2.0
