@@ -72,7 +72,13 @@ class Harness:
             **extra,
         }
 
-    async def publish(self, body: bytes, *, message_id: str | None = None) -> None:
+    async def publish(
+        self,
+        body: bytes,
+        *,
+        message_id: str | None = None,
+        headers: dict[str, Any] | None = None,
+    ) -> None:
         """Publish straight to our private queue (default exchange): no cross-talk between tests."""
         connection = await aio_pika.connect(self.broker_url)
         async with connection:
@@ -81,6 +87,7 @@ class Harness:
                 aio_pika.Message(
                     body,
                     message_id=message_id or uuid.uuid4().hex,
+                    headers=headers,
                     delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
                 ),
                 self.queue,

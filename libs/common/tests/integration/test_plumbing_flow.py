@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+import logging
+import uuid
+from collections.abc import AsyncIterator, Iterator
 
+import aio_pika
 import plumbing_app
 import pytest
 from harness import Harness, wait_until
 from prometheus_client.parser import text_string_to_metric_families
 
+from qbsync_common.contract import events
+from qbsync_common.contract.registry import encode, new_event
+from qbsync_common.logs import JsonFormatter
 from qbsync_common.runtime import ServiceRuntime
 
 pytestmark = pytest.mark.integration
@@ -177,3 +183,105 @@ async def test_outbox_backlog_is_exported_while_rows_wait(
 
     await wait_until(drained, 20, "the backlog back to zero")
     assert exported("qbsync_outbox_oldest_pending_age_seconds") == 0
+
+
+async def test_a_known_event_type_without_a_handler_is_parked_not_implemented(
+    harness: Harness, running: ServiceRuntime
+) -> None:
+    # A contract event the test app has no handler for (it handles partner.upserted only).
+    event = new_event(
+        events.PartnerDeactivated(kind="vendor", partner_id="v1", version=3),
+        tenant_id=harness.tenant,
+        source="plumbing-test",
+    )
+    await harness.publish(encode(event), message_id=event.id)
+    [good] = await harness.publish_partners(["after-the-unhandled-one"])
+
+    async def good_done() -> bool:
+        return (await harness.effects_by_event()).get(good) == 1
+
+    await wait_until(good_done, 10, "the handled event")
+    parked: list[aio_pika.abc.AbstractIncomingMessage] = []
+
+    async def is_parked() -> bool:
+        parked.extend(await harness.parked())
+        return bool(parked)
+
+    await wait_until(is_parked, 10, "the unhandled event parked")
+    [message] = parked
+    assert message.message_id == event.id
+    reason = str((message.headers or {}).get("x-qbsync-park-reason"))
+    assert reason == "not-implemented: no handler for qbsync.partner.deactivated.v1"
+    assert event.id not in await harness.effects_by_event()
+
+
+class _JsonLines(logging.Handler):
+    """Formats each record as it is emitted, in the emitting task, as production logging does:
+    the ids live in that task's context, not on the record."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.setFormatter(JsonFormatter("plumbing-test"))
+        self.lines: list[dict[str, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(json.loads(self.format(record)))
+
+
+@pytest.fixture
+def consumer_log() -> Iterator[_JsonLines]:
+    logger = logging.getLogger("qbsync_common.messaging.consumer")
+    handler, level = _JsonLines(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    yield handler
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
+async def test_log_lines_of_a_delivery_carry_its_trace_tenant_and_event_ids(
+    harness: Harness, running: ServiceRuntime, consumer_log: _JsonLines
+) -> None:
+    trace_id = uuid.uuid4().hex
+    headers = {
+        "traceparent": f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01",
+        "tenantid": harness.tenant,
+    }
+
+    def body(name: str) -> bytes:
+        return plumbing_app.partner_event(harness.tenant, f"p-{name}", name)
+
+    flaky, poison = body("flaky-1"), body("poison")
+    invalid = json.loads(body("invalid"))
+    del invalid["data"]["partner_id"]
+    unhandled = encode(
+        new_event(
+            events.PartnerDeactivated(kind="vendor", partner_id="v1", version=3),
+            tenant_id=harness.tenant,
+            source="plumbing-test",
+        )
+    )
+    sent = {
+        # Each path that logs: a retry, a permanent failure, an event failing the contract, a
+        # body that is not even JSON (its ids come from the message's properties) and no handler.
+        json.loads(flaky)["id"]: flaky,
+        json.loads(poison)["id"]: poison,
+        invalid["id"]: json.dumps(invalid).encode(),
+        f"malformed-{uuid.uuid4().hex[:8]}": b"{not json",
+        json.loads(unhandled)["id"]: unhandled,
+    }
+    for event_id, payload in sent.items():
+        await harness.publish(payload, message_id=event_id, headers=headers)
+
+    async def settled() -> bool:
+        return (await harness.effects_by_event()).get(json.loads(flaky)["id"]) == 1 and all(
+            any(event_id in line["msg"] for line in consumer_log.lines) for event_id in sent
+        )
+
+    await wait_until(settled, 15, "every delivery handled and logged")
+    ours = [line for line in consumer_log.lines if any(e in line["msg"] for e in sent)]
+    for line in ours:
+        [event_id] = [e for e in sent if e in line["msg"]]
+        ids = (line["event_id"], line["tenant_id"], line["trace_id"])
+        assert ids == (event_id, harness.tenant, trace_id), line
+    assert {e for e in sent if any(e in line["msg"] for line in ours)} == set(sent)

@@ -4,11 +4,12 @@ retry transient failures through delay queues, park everything else with its rea
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -373,39 +374,65 @@ class EventConsumer:
             try:
                 parsed = parse_event(message.body)
             except ContractError as exc:
-                reason = f"{exc.reason}: {exc.field or '-'}: {exc.message}"
-                await self._park(message, reason, "?")
+                # Its log line and span carry whatever ids the message claims: the operator
+                # looking for an event that never arrived searches by them.
+                tenant_id, event_id = _claimed_ids(message)
+                with (
+                    log_context(tenant_id=tenant_id, event_id=event_id),
+                    self._span(headers, attempt, event_id, tenant_id, None) as span,
+                ):
+                    await self._park(
+                        message, f"{exc.reason}: {exc.field or '-'}: {exc.message}", "?"
+                    )
+                    span.set_status(Status(StatusCode.ERROR, "parked"))
                 return
         envelope, data = parsed
         event_type = envelope.type
-        handler = self._handlers.get(event_type)
-        if handler is None:
-            await self._park(message, f"{NOT_IMPLEMENTED}: no handler for {event_type}", event_type)
-            return
-        parent = extract_context(headers)
         with (
             log_context(tenant_id=envelope.tenantid, event_id=envelope.id),
-            _tracer.start_as_current_span(
-                f"process {self.name}",
-                context=parent,
-                kind=SpanKind.CONSUMER,
-                attributes={
-                    "messaging.system": "rabbitmq",
-                    "messaging.operation.name": "process",
-                    "messaging.destination.name": self.name,
-                    "messaging.message.id": envelope.id,
-                    "cloudevents.event_type": event_type,
-                    "qbsync.tenant_id": envelope.tenantid,
-                    "qbsync.attempt": attempt,
-                },
-            ) as span,
+            self._span(headers, attempt, envelope.id, envelope.tenantid, event_type) as span,
         ):
+            handler = self._handlers.get(event_type)
+            if handler is None:
+                reason = f"{NOT_IMPLEMENTED}: no handler for {event_type}"
+                await self._park(message, reason, event_type)
+                span.set_status(Status(StatusCode.ERROR, "parked"))
+                return
             self._observe_age(message, event_type)
             outcome = await self._handle(message, envelope, data, handler, attempt, span)
             if outcome != "ack":
                 span.set_status(Status(StatusCode.ERROR, outcome))
         self._metrics.handling_seconds.labels(self._metrics.service, self.name, event_type).observe(
             time.perf_counter() - started
+        )
+
+    def _span(
+        self,
+        headers: Mapping[str, Any],
+        attempt: int,
+        event_id: str | None,
+        tenant_id: str | None,
+        event_type: str | None,
+    ) -> AbstractContextManager[trace.Span]:
+        """The consumer span of one delivery, continuing the producer's trace."""
+        attributes: dict[str, str | int] = {
+            "messaging.system": "rabbitmq",
+            "messaging.operation.name": "process",
+            "messaging.destination.name": self.name,
+            "qbsync.attempt": attempt,
+        }
+        for key, value in (
+            ("messaging.message.id", event_id),
+            ("cloudevents.event_type", event_type),
+            ("qbsync.tenant_id", tenant_id),
+        ):
+            if value is not None:
+                attributes[key] = value
+        return _tracer.start_as_current_span(
+            f"process {self.name}",
+            context=extract_context(headers),
+            kind=SpanKind.CONSUMER,
+            attributes=attributes,
         )
 
     async def _handle(
@@ -559,6 +586,25 @@ class EventConsumer:
 def _attempt(message: AbstractIncomingMessage) -> int:
     """Which delivery attempt this is: 1, or what the retry tiers counted in the header."""
     return int(str((message.headers or {}).get(ATTEMPT_HEADER, 1)))
+
+
+def _claimed_ids(message: AbstractIncomingMessage) -> tuple[str | None, str | None]:
+    """(tenant id, event id) of a message that failed the contract, as far as it tells: the
+    body's fields if it is a JSON object, else the `tenantid` header and the message id."""
+    headers = message.headers or {}
+    tenant = headers.get("tenantid")
+    tenant_id = tenant.decode() if isinstance(tenant, bytes) else tenant
+    event_id = message.message_id
+    try:
+        raw = json.loads(message.body)
+    except (ValueError, UnicodeDecodeError):
+        raw = None
+    if isinstance(raw, dict):
+        if isinstance(raw.get("tenantid"), str):
+            tenant_id = raw["tenantid"]
+        if isinstance(raw.get("id"), str):
+            event_id = raw["id"]
+    return (tenant_id if isinstance(tenant_id, str) else None), event_id
 
 
 def _span_context(message: AbstractIncomingMessage) -> trace.SpanContext:
