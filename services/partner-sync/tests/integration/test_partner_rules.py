@@ -169,6 +169,11 @@ async def test_deactivating_a_partner_with_an_open_balance_fails_with_that_reaso
     assert results[1]["data"]["reason_code"] == "open-balance"
     [record] = await harness.qbo_named("Owes Money Inc")
     assert record["Active"] is True
+    # Support asks Intuit about the refused write by its requestid and intuit_tid.
+    created, refused = await harness.history("c-8")
+    assert refused["action"] == "failed" and refused["reason"] == "open-balance"
+    assert refused["request_id"] and refused["request_id"] != created["request_id"]
+    assert refused["intuit_tid"]
 
 
 async def test_currency_change_is_refused_and_not_sent(
@@ -278,3 +283,70 @@ async def test_a_record_renamed_by_hand_is_not_adopted_under_its_old_name(
     assert result["data"]["adopted"] is False
     assert result["data"]["sync_key"] != record["Id"]
     assert len(await harness.qbo_named("After Rename")) == 1
+
+
+async def test_fields_emptied_upstream_are_cleared_in_qbo_and_website_and_tax_id_are_sent(
+    harness: Harness, running: ServiceUnderTest
+) -> None:
+    full = {
+        "email": "ap@clearme.example",
+        "phone": "+1 555 0199",
+        "company_name": "Clear Me Holdings",
+        "website": "https://clearme.example",
+        "tax_id": "DE123456789",
+        "billing_address": {"line1": "1 Main St", "line2": "Suite 2", "city": "Springfield"},
+    }
+    await harness.upsert("c-clear", "Clear Me", **full)
+    [first] = await harness.result("c-clear")
+    assert first["type"] == "qbsync.partner.synced.v1", str(first["data"])
+    [record] = await harness.qbo_named("Clear Me")
+    assert record["WebAddr"]["URI"] == "https://clearme.example"
+    assert record["PrimaryTaxIdentifier"] == "DE123456789"
+    assert record["BillAddr"]["Line2"] == "Suite 2"
+    # A field QBO holds outside upstream's set must survive the full update that clears ours.
+    notes = await harness.qbo_api(
+        "POST",
+        "customer",
+        json={
+            "Id": record["Id"],
+            "SyncToken": record["SyncToken"],
+            "Notes": "kept by QBO",
+            "sparse": True,
+        },
+    )
+    assert notes.status_code == 200, notes.text
+
+    await harness.upsert(
+        "c-clear",
+        "Clear Me",
+        version=2,
+        website="https://new.clearme.example",
+        billing_address={"line1": "1 Main St", "city": "Springfield"},
+    )
+    results = await harness.result("c-clear", count=2)
+    assert results[1]["type"] == "qbsync.partner.synced.v1", str(results[1]["data"])
+    [after] = await harness.qbo_named("Clear Me")
+    assert after["Id"] == record["Id"]
+    for emptied in ("PrimaryEmailAddr", "PrimaryPhone", "CompanyName", "PrimaryTaxIdentifier"):
+        assert not after.get(emptied), (emptied, after.get(emptied))
+    assert after["BillAddr"]["Line1"] == "1 Main St" and not after["BillAddr"].get("Line2")
+    assert after["WebAddr"]["URI"] == "https://new.clearme.example"
+    assert after["Notes"] == "kept by QBO"
+    assert after["CurrencyRef"]["value"] == "USD" and after["Active"] is True
+
+    # The address emptied too: no address left in QBO.
+    await harness.upsert("c-clear", "Clear Me", version=3)
+    await harness.result("c-clear", count=3)
+    [last] = await harness.qbo_named("Clear Me")
+    assert not any((last.get("BillAddr") or {}).get(k) for k in ("Line1", "City"))
+    assert not last.get("WebAddr")
+
+
+async def test_vendor_tax_id_goes_to_tax_identifier(
+    harness: Harness, running: ServiceUnderTest
+) -> None:
+    await harness.upsert("v-tax", "Taxed Vendor", kind="vendor", tax_id="12-3456789")
+    [result] = await harness.result("v-tax")
+    assert result["type"] == "qbsync.partner.synced.v1", str(result["data"])
+    [vendor] = await harness.qbo_named("Taxed Vendor", "Vendor")
+    assert vendor["TaxIdentifier"] == "12-3456789"

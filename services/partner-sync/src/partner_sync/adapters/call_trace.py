@@ -1,7 +1,9 @@
-"""Counts QBO calls and keeps the last intuit_tid of a unit of work, by wrapping the transport.
+"""Counts QBO calls and keeps the last intuit_tid and requestid of a unit of work, by wrapping the
+transport.
 
-qbo-client raises errors carrying `intuit_tid` but returns plain entities on success; history rows
-need the tid of successful writes too, so we read it from the HTTP response on its way back.
+qbo-client raises errors carrying `intuit_tid` but returns plain entities on success, and its
+errors do not carry the requestid; history rows need both for every write, refused or not, so we
+read them from the HTTP exchange on its way through.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import httpx
 class CallTrace:
     calls: int = 0
     last_tid: str | None = None
+    last_request_id: str | None = None  # of the last write (reads carry none)
 
 
 # The trace object (not a value) is shared: a task the client may spawn copies the context but
@@ -50,6 +53,7 @@ class TracingTransport(httpx.AsyncBaseTransport):
         if trace is not None:
             trace.calls += 1
             trace.last_tid = response.headers.get("intuit_tid") or trace.last_tid
+            trace.last_request_id = request.url.params.get("requestid") or trace.last_request_id
         return response
 
     async def aclose(self) -> None:

@@ -144,8 +144,10 @@ class QboDirectory:
         await self.remember(tenant_id, created)
         return created
 
-    async def update(self, tenant_id: str, record: PartnerRecord, request_id: str) -> PartnerRecord:
-        updated = await self.session(tenant_id).update(record, request_id=request_id, sparse=True)
+    async def update(
+        self, tenant_id: str, record: PartnerRecord, request_id: str, *, sparse: bool = True
+    ) -> PartnerRecord:
+        updated = await self.session(tenant_id).update(record, request_id=request_id, sparse=sparse)
         await self.remember(tenant_id, updated)
         return updated
 

@@ -336,16 +336,18 @@ class PartnerHandlers:
                 action="unchanged",
                 snapshot=snapshot,
             )
+        fields = partner_fields(snapshot, decision.display_name)
         target = Target(
             tenant_id=tenant,
             kind=kind,
             partner_id=partner_id,
             version=snapshot.version,
             display_name=decision.display_name,
-            fields=partner_fields(snapshot, decision.display_name),
+            fields=fields,
             currency=snapshot.currency,
             active=snapshot.active,
             rule=disambiguation_rule(settings),
+            clears=_emptied(fields, held, decision.display_name),
         )
         return await self._push_and_finish(session, trigger, target, stored, snapshot, op)
 
@@ -700,7 +702,8 @@ class PartnerHandlers:
                 version=version,
                 reason=outcome.reason,
                 message=outcome.message,
-                request_id=request_id,
+                # A refused write has no Pushed: the requestid it carried comes from the trace.
+                request_id=request_id or (trace.last_request_id if trace else None),
                 intuit_tid=tid or (trace.last_tid if trace else None),
                 qbo_id=outcome.sync_key,
                 sync_token=outcome.sync_token,
@@ -730,6 +733,16 @@ def _newest(a: PartnerSnapshot | None, b: PartnerSnapshot | None) -> PartnerSnap
     if b is None:
         return a
     return a if a.version >= b.version else b
+
+
+def _emptied(
+    fields: dict[str, Any], held: PartnerSnapshot | None, display_name: str
+) -> frozenset[str]:
+    """Fields empty now that held a value in the snapshot we had: QBO may still hold it."""
+    if held is None:
+        return frozenset()
+    before = partner_fields(held, display_name)
+    return frozenset(k for k, v in fields.items() if v is None and before.get(k) is not None)
 
 
 def _stored(row: PartnerRow | None) -> Stored | None:

@@ -19,7 +19,9 @@ from partner_sync.adapters.qbo_records import (
     PartnerRecord,
     differs,
     entity_for,
+    needs_clearing,
     record_for_create,
+    record_for_full_update,
     record_for_update,
 )
 from partner_sync.adapters.repository import PartnerRepository, PartnerRow
@@ -73,6 +75,9 @@ class Target:
     rule: DisambiguationRule
     parent_key: str | None = None  # projects: the client's QBO id
     parent_name: str | None = None
+    # Fields upstream emptied since the snapshot we last held: QBO may still hold our old value,
+    # so the update reads QBO's copy first (only then) to clear them with a full update.
+    clears: frozenset[str] = frozenset()
 
 
 class Pusher:
@@ -116,9 +121,10 @@ class Pusher:
     ) -> PartnerRecord | None:
         fields = self._with_name(target, self._name_for(target, stored))
         token = stored.sync_token
-        if token is None or force:
-            # Forced (operator resync, reconnect) or no token: read QBO's copy first, and skip the
-            # write when it already matches.
+        current: PartnerRecord | None = None
+        if token is None or force or target.clears:
+            # Forced (operator resync, reconnect), no token, or a field to clear: read QBO's
+            # copy first, and skip the write when it already matches.
             current = await self._qbo.get(target.tenant_id, target.kind, key)
             if current is None:
                 return None
@@ -127,13 +133,15 @@ class Pusher:
                 return current
             token = current.SyncToken or "0"
         try:
-            return await self._write_update(target, key, token, fields, out)
+            return await self._write_update(target, key, token, fields, out, current)
         except StaleObjectError:
             # Someone edited the record in QBO since our last write: re-read and overwrite.
             current = await self._qbo.get(target.tenant_id, target.kind, key)
             if current is None:
                 return None
-            return await self._write_update(target, key, current.SyncToken or "0", fields, out)
+            return await self._write_update(
+                target, key, current.SyncToken or "0", fields, out, current
+            )
         except ObjectNotFoundError:
             # 610 also means "a referenced object is inactive"; only a failed read means gone.
             if await self._qbo.get(target.tenant_id, target.kind, key) is None:
@@ -141,14 +149,27 @@ class Pusher:
             raise
 
     async def _write_update(
-        self, target: Target, key: str, token: str, fields: dict[str, Any], out: Pushed
+        self,
+        target: Target,
+        key: str,
+        token: str,
+        fields: dict[str, Any],
+        out: Pushed,
+        current: PartnerRecord | None = None,
     ) -> PartnerRecord:
+        """A sparse update, or a full one from `current` when it holds a field to clear."""
         rid = update_id(
             target.tenant_id, target.kind, target.partner_id, target.version, key, token
         )
-        record = record_for_update(target.kind, key, token, fields)
-        updated = await self._qbo.update(target.tenant_id, record, rid)
-        out.request_id = rid
+        if current is not None and needs_clearing(current, fields):
+            record = record_for_full_update(current, fields)
+            record.SyncToken = token
+            out.request_id = rid
+            updated = await self._qbo.update(target.tenant_id, record, rid, sparse=False)
+        else:
+            record = record_for_update(target.kind, key, token, fields)
+            out.request_id = rid
+            updated = await self._qbo.update(target.tenant_id, record, rid)
         out.action = "updated" if target.active else "deactivated"
         return updated
 
@@ -264,7 +285,7 @@ class Pusher:
         fields = self._with_name(target, name)
         if differs(current, fields):
             token = current.SyncToken or "0"
-            out.record = await self._write_update(target, qbo_id, token, fields, out)
+            out.record = await self._write_update(target, qbo_id, token, fields, out, current)
             out.action = "adopted"
         else:
             out.record = current
