@@ -766,3 +766,39 @@ async def test_cdc_over_the_object_cap_splits_and_falls_back_to_queries(
         assert registry.get_sample_value("qbo_client_calls_total", labels) == 1.0
     query_labels = {"method": "query", "entity": "Customer", "outcome": "200"}
     assert (registry.get_sample_value("qbo_client_calls_total", query_labels) or 0) >= 2
+
+
+async def test_xml_fault_bodies_map_like_json(realm_client: MakeClient, admin: Any) -> None:
+    client, realm = await realm_client()
+    s = client.for_tenant(realm)
+    u = uuid.uuid4().hex[:8]
+    created = await s.create(Customer(DisplayName=f"Xml {u}"), request_id=f"xml-{u}")
+    # QBO sometimes answers faults in XML although the client asked for JSON.
+    await admin.set_faults(realm, xml_errors=True)
+    with pytest.raises(errors.StaleObjectError) as stale:
+        await s.update(
+            Customer(Id=created.Id, SyncToken="9", Notes="x"), request_id=f"xml-s-{u}", sparse=True
+        )
+    assert stale.value.code == "5010"
+    assert stale.value.intuit_tid
+    with pytest.raises(errors.DuplicateNameError) as dup:
+        await s.create(Vendor(DisplayName=f"Xml {u}"), request_id=f"xml-dup-{u}")
+    assert dup.value.code == "6240"
+    assert dup.value.name == f"Xml {u}"
+    with pytest.raises(errors.ObjectNotFoundError):
+        await s.get(Customer, "987654")
+    await admin.set_faults(realm)
+
+
+async def test_retried_batch_replays_chunk_by_chunk(realm_client: MakeClient, admin: Any) -> None:
+    client, realm = await realm_client()
+    s = client.for_tenant(realm)
+    u = uuid.uuid4().hex[:6]
+    ops = [BatchOp.create(Customer(DisplayName=f"R{u}-{i:02d}")) for i in range(31)]
+    first = await s.batch(ops, request_id=f"replay-{u}")
+    again = await s.batch(ops, request_id=f"replay-{u}")
+    assert [r.ok for r in again] == [True] * 31
+    assert [r.entity.Id for r in again if r.entity] == [r.entity.Id for r in first if r.entity]
+    q = Query(Customer).where("DisplayName", "LIKE", f"R{u}-%").with_inactive()
+    assert await s.count(q) == 31
+    assert (await admin.stats(realm))["replayed"] == 2
