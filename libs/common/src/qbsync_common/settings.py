@@ -7,10 +7,16 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from qbsync_common.redaction import redact_text
+
 # Values people paste from examples; outside development they mean "somebody forgot to set this".
 PLACEHOLDER_SECRETS = frozenset(
     {"", "changeme", "change-me", "change_me", "placeholder", "secret", "password", "todo", "xxx"}
 )
+# The local broker and database a developer runs (RabbitMQ's guest user, trust auth): built in so
+# that `make run` needs no configuration, and as much a placeholder as "changeme" anywhere else.
+DEV_BROKER_URL = "amqp://guest:guest@127.0.0.1:5672/"
+DEV_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/qbsync"
 
 
 class ServiceSettings(BaseSettings):
@@ -23,11 +29,13 @@ class ServiceSettings(BaseSettings):
     )
     service_name: str = Field("qbsync", description="Name used in logs, traces, metrics and queues")
     broker_url: SecretStr = Field(
-        SecretStr("amqp://guest:guest@127.0.0.1:5672/"), description="RabbitMQ AMQP URL"
+        SecretStr(DEV_BROKER_URL),
+        description="RabbitMQ AMQP URL; the local development default is refused outside development",
     )
     database_url: SecretStr = Field(
-        SecretStr("postgresql+asyncpg://postgres@127.0.0.1:5432/qbsync"),
-        description="PostgreSQL URL (SQLAlchemy asyncpg form)",
+        SecretStr(DEV_DATABASE_URL),
+        description="PostgreSQL URL (SQLAlchemy asyncpg form); the local development default is "
+        "refused outside development",
     )
     otel_endpoint: str | None = Field(
         None,
@@ -74,5 +82,11 @@ class ServiceSettings(BaseSettings):
             ):
                 raise ValueError(
                     f"QBSYNC_{name.upper()} must be set to a real value in {self.environment}"
+                )
+        for name, dev_value in (("broker_url", DEV_BROKER_URL), ("database_url", DEV_DATABASE_URL)):
+            if getattr(self, name).get_secret_value() == dev_value:
+                raise ValueError(
+                    f"QBSYNC_{name.upper()} must be set to a real value in {self.environment}: "
+                    f"it is the local development default {redact_text(dev_value)}"
                 )
         return self

@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from qbsync_common.faults import CrashHook
 from qbsync_common.messaging.errors import PermanentError, TransientError, is_transient
 from qbsync_common.messaging.topology import ConsumerSpec
-from qbsync_common.settings import ServiceSettings
+from qbsync_common.settings import DEV_BROKER_URL, DEV_DATABASE_URL, ServiceSettings
 
 
 def test_placeholder_secrets_are_refused_outside_development(
@@ -20,7 +20,33 @@ def test_placeholder_secrets_are_refused_outside_development(
     with pytest.raises(ValidationError, match="QBSYNC_BROKER_URL"):
         ServiceSettings()
     monkeypatch.setenv("QBSYNC_BROKER_URL", "amqp://qbsync:s3cr3t@rabbit:5672/")
+    monkeypatch.setenv("QBSYNC_DATABASE_URL", "postgresql+asyncpg://qbsync:s3cr3t@db:5432/qbsync")
     assert ServiceSettings().environment == "production"
+
+
+def test_the_local_development_broker_and_database_are_refused_in_production(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("QBSYNC_BROKER_URL", "QBSYNC_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    assert ServiceSettings().broker_url.get_secret_value() == DEV_BROKER_URL  # development
+    monkeypatch.setenv("QBSYNC_ENVIRONMENT", "production")
+    with pytest.raises(ValidationError, match=r"QBSYNC_BROKER_URL .*development default") as unset:
+        ServiceSettings()
+    assert "guest:guest" not in str(unset.value)
+    # Spelled out instead of defaulted, it is refused all the same.
+    monkeypatch.setenv("QBSYNC_BROKER_URL", DEV_BROKER_URL)
+    with pytest.raises(ValidationError, match="QBSYNC_BROKER_URL"):
+        ServiceSettings()
+    monkeypatch.setenv("QBSYNC_BROKER_URL", "amqp://qbsync:s3cr3t@rabbit:5672/")
+    with pytest.raises(ValidationError, match=r"QBSYNC_DATABASE_URL .*development default"):
+        ServiceSettings()
+    monkeypatch.setenv("QBSYNC_DATABASE_URL", "postgresql+asyncpg://qbsync:s3cr3t@db:5432/qbsync")
+    assert ServiceSettings().database_url.get_secret_value().endswith("@db:5432/qbsync")
+    monkeypatch.setenv("QBSYNC_ENVIRONMENT", "test")
+    monkeypatch.setenv("QBSYNC_DATABASE_URL", DEV_DATABASE_URL)
+    with pytest.raises(ValidationError, match=r"QBSYNC_DATABASE_URL must be set .* in test"):
+        ServiceSettings()
 
 
 def test_settings_read_json_lists_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
