@@ -414,3 +414,59 @@ async def test_documents_failed_for_a_lost_connection_retry_on_reconnect(
 
     assert (await world.document("invoice", event.invoice_id))["status"] == "synced"
     assert len(world.records("Invoice")) == 1
+
+
+def set_automated_sales_tax(world: World, on: bool) -> None:
+    """A QuickBooks admin switches automated sales tax in the company's settings."""
+    current = world.qbo("GET", "preferences")["Preferences"]
+    world.qbo(
+        "POST",
+        "preferences",
+        json={
+            "Id": current["Id"],
+            "SyncToken": current["SyncToken"],
+            "sparse": True,
+            "TaxPrefs": {"UsingSalesTax": on, "PartnerTaxEnabled": on},
+        },
+    )
+    assert world.qbo("GET", "preferences")["Preferences"]["TaxPrefs"]["PartnerTaxEnabled"] is on
+
+
+async def test_preferences_change_is_checked_again_before_the_next_document(
+    new_world: Callable[..., Any],
+) -> None:
+    world, _ = await ready(new_world)
+    first = up.invoice()
+    await world.deliver(first)
+    assert (await world.document("invoice", first.invoice_id))["status"] == "synced"
+
+    set_automated_sales_tax(world, True)
+    await world.deliver(up.entities_changed(world.realm, "Preferences"))
+    refused = up.invoice()
+    await world.deliver(refused)
+
+    [failed] = await world.results("qbsync.document.sync_failed.v1")
+    assert failed["data"]["document_id"] == refused.invoice_id
+    assert failed["data"]["reason_code"] == "company-not-ready"
+    assert "automated sales tax on" in failed["data"]["message"]
+    assert f"'Co {world.realm}'" in failed["data"]["message"]  # the name from CompanyInfo
+    assert [r["DocNumber"] for r in world.records("Invoice")] == [first.number]
+
+    set_automated_sales_tax(world, False)
+    await world.deliver(up.entities_changed(world.realm, "Preferences"))
+    await world.deliver(refused)  # the upstream app's retry of the same snapshot
+
+    row = await world.document("invoice", refused.invoice_id)
+    assert row["status"] == "synced"
+    assert {r["DocNumber"] for r in world.records("Invoice")} == {first.number, refused.number}
+
+
+async def test_automated_sales_tax_leaves_bills_alone(new_world: Callable[..., Any]) -> None:
+    world: World = await new_world()
+    set_automated_sales_tax(world, True)
+    await world.deliver(up.partner_synced(world.vendor(f"V {world.tenant}"), "v-1", "vendor"))
+    bill = up.invoice(kind="vendor", status="approved", partner_id="v-1")
+    await world.deliver(bill)
+
+    assert (await world.document("bill", bill.invoice_id))["status"] == "synced"
+    assert len(world.records("Bill")) == 1

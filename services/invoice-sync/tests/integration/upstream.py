@@ -14,6 +14,7 @@ from qbsync_common.contract.events import (
     PartnerSynced,
     PaymentRecordedUpstream,
 )
+from qbsync_common.contract.tenants import EntityChange, QboEntitiesChanged
 from qbsync_common.contract.values import DocumentLine
 
 
@@ -102,3 +103,14 @@ def payment(invoice_id: str, amount: str, **changes: Any) -> PaymentRecordedUpst
     }
     values.update(changes)
     return PaymentRecordedUpstream(**values)
+
+
+def entities_changed(realm_id: str, *names: str) -> QboEntitiesChanged:
+    """What the gateway publishes when Intuit's webhook reports changes in the company."""
+    now = datetime.now(UTC)
+    return QboEntitiesChanged(
+        realm_id=realm_id,
+        entities=[
+            EntityChange(name=name, id="1", operation="Update", last_updated=now) for name in names
+        ],
+    )

@@ -1,4 +1,4 @@
-"""The preflight's verdicts from plain company facts: accounts, currency, notes."""
+"""The preflight's verdicts from plain company facts: accounts, currency, sales tax, notes."""
 
 from __future__ import annotations
 
@@ -55,17 +55,31 @@ def test_company_without_income_account_cannot_take_invoices() -> None:
     assert "no active income account" in profile.problems[0]
 
 
-def test_currency_and_notes_come_from_preferences() -> None:
+def test_currency_comes_from_preferences_and_custom_numbers_off_is_only_a_note() -> None:
     profile = assess(
-        facts(
-            home_currency="GBP",
-            multicurrency=True,
-            custom_txn_numbers=False,
-            automated_sales_tax=True,
-        ),
+        facts(home_currency="GBP", multicurrency=True, custom_txn_numbers=False),
         SyncPolicy(),
     )
     assert profile.ready
     assert profile.currency.home_currency == "GBP"
     assert profile.currency.multicurrency
-    assert len(profile.notes) == 2
+    assert profile.problems_for("invoice") == ()
+    [note] = profile.notes
+    assert "custom transaction numbers off" in note
+
+
+def test_automated_sales_tax_refuses_sales_forms_with_what_to_do() -> None:
+    profile = assess(facts(automated_sales_tax=True, company_name="Acme Books"), SyncPolicy())
+    for kind in ("invoice", "credit_memo"):
+        [problem] = profile.problems_for(kind)
+        assert problem.startswith("The QuickBooks company 'Acme Books' has automated sales tax on")
+        assert "Turn automated sales tax off" in problem
+    # Automated sales tax applies to sales forms only: bills can still be posted.
+    assert profile.problems_for("bill") == ()
+
+
+def test_account_problems_stop_every_kind_of_document() -> None:
+    profile = assess(facts(automated_sales_tax=True), SyncPolicy(income_account_id="12"))
+    assert len(profile.problems_for("bill")) == 1
+    assert len(profile.problems_for("invoice")) == 2
+    assert profile.problems_for("invoice")[1].startswith("The QuickBooks company has automated")

@@ -51,6 +51,7 @@ class QboBooks:
 
     async def company_facts(self) -> CompanyFacts:
         prefs = await self._s.preferences()
+        info = await self._s.company_info()
         extra: dict[str, Any] = prefs.model_extra or {}
         tax = extra.get("TaxPrefs") or {}
         currency = prefs.CurrencyPrefs
@@ -72,6 +73,7 @@ class QboBooks:
             custom_txn_numbers=bool(sales and sales.CustomTxnNumbers),
             automated_sales_tax=bool(tax.get("PartnerTaxEnabled")),
             accounts=tuple(accounts),
+            company_name=info.CompanyName or "",
         )
 
     async def documents_by_number(self, kind: DocumentKind, number: str) -> list[QboDocument]:

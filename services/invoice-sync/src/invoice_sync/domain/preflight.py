@@ -7,10 +7,12 @@ from dataclasses import dataclass
 
 from invoice_sync.domain.amounts import CompanyCurrency
 from invoice_sync.domain.policy import SyncPolicy
+from qbsync_common.contract.values import DocumentKind
 
 INCOME_TYPES = frozenset({"Income", "Other Income"})
 EXPENSE_TYPES = frozenset({"Expense", "Other Expense", "Cost of Goods Sold"})
 DEPOSIT_TYPES = frozenset({"Bank", "Other Current Asset"})
+SALES_FORMS: frozenset[DocumentKind] = frozenset({"invoice", "credit_memo"})
 
 
 @dataclass(frozen=True)
@@ -33,11 +35,14 @@ class CompanyFacts:
     custom_txn_numbers: bool
     automated_sales_tax: bool
     accounts: tuple[AccountFact, ...]
+    # From CompanyInfo: messages name the company, so a tenant with several knows which one.
+    company_name: str = ""
 
 
 @dataclass(frozen=True)
 class CompanyProfile:
-    """The preflight's verdict; `problems` are shown to humans as they are, so they say what to do."""
+    """The preflight's verdict; problems are shown to humans as they are, so they say what to do.
+    `problems` stop every document, `sales_problems` only sales forms (invoices, credit memos)."""
 
     currency: CompanyCurrency
     income_account_id: str | None
@@ -46,10 +51,15 @@ class CompanyProfile:
     bank_account_id: str | None
     problems: tuple[str, ...]
     notes: tuple[str, ...]
+    sales_problems: tuple[str, ...] = ()
 
     @property
     def ready(self) -> bool:
         return not self.problems
+
+    def problems_for(self, kind: DocumentKind) -> tuple[str, ...]:
+        """Why a document of `kind` cannot be posted; empty when it can."""
+        return self.problems + (self.sales_problems if kind in SALES_FORMS else ())
 
 
 def assess(facts: CompanyFacts, policy: SyncPolicy) -> CompanyProfile:
@@ -75,13 +85,21 @@ def assess(facts: CompanyFacts, policy: SyncPolicy) -> CompanyProfile:
     # Bill payments are paid from a bank account: the deposit account if it is one, else the first.
     bank = deposit if deposit is not None and deposit.account_type == "Bank" else None
     bank = bank or next((a for a in facts.accounts if a.active and a.account_type == "Bank"), None)
+    sales_problems: list[str] = []
+    company = "The QuickBooks company" + (f" {facts.company_name!r}" if facts.company_name else "")
     if not facts.custom_txn_numbers:
+        # QBO keeps a DocNumber it is sent even with the preference off (it only numbers forms
+        # that come without one), so our numbers, adoption and look-ups still hold.
         notes.append(
-            "Custom transaction numbers are off in QuickBooks; qbsync still sends upstream numbers."
+            f"{company} has custom transaction numbers off; qbsync still sends upstream numbers."
         )
     if facts.automated_sales_tax:
-        notes.append(
-            "Automated sales tax is on: QuickBooks may add tax, such documents go to review."
+        # Upstream totals are net and carry no tax codes: QBO would add tax nobody invoiced.
+        sales_problems.append(
+            f"{company} has automated sales tax on, so QuickBooks would add sales tax to "
+            "invoices and credit memos whose upstream totals have none; qbsync does not post "
+            "them. Turn automated sales tax off in QuickBooks (Taxes, Sales tax settings), "
+            "then resync the document. Bills are not affected."
         )
     return CompanyProfile(
         currency=CompanyCurrency(facts.home_currency, facts.multicurrency),
@@ -91,6 +109,7 @@ def assess(facts: CompanyFacts, policy: SyncPolicy) -> CompanyProfile:
         bank_account_id=bank.id if bank else None,
         problems=tuple(problems),
         notes=tuple(notes),
+        sales_problems=tuple(sales_problems),
     )
 
 

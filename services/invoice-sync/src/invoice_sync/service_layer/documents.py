@@ -110,7 +110,8 @@ async def _create(
     operation = operation_id(tenant_id, doc.kind, doc.document_id, generation)
     books = ctx.books.for_tenant(tenant_id)
     profile = await ctx.profiles.get(tenant_id, books, policy)
-    if not profile.ready:
+    problems = profile.problems_for(doc.kind)
+    if problems:
         await outcomes.failed(
             ctx,
             session,
@@ -118,7 +119,7 @@ async def _create(
             doc,
             origin,
             "company-not-ready",
-            " ".join(profile.problems),
+            " ".join(problems),
             operation=operation,
             generation=generation,
         )
