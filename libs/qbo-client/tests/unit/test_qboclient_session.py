@@ -19,6 +19,8 @@ from prometheus_client import CollectorRegistry
 from qbo_client import (
     AccessToken,
     BatchOp,
+    Bill,
+    CreditMemo,
     Customer,
     InMemoryRateLimiter,
     Invoice,
@@ -465,3 +467,24 @@ async def test_batch_chunks_count_against_the_batch_budget() -> None:
         == 1.0
     )
     assert registry.get_sample_value("qbo_client_calls_total", {**labels, "outcome": "200"}) == 2.0
+
+
+async def test_fault_inside_a_200_is_raised_and_unvoidable_entities_are_refused() -> None:
+    sent: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request.url.path)
+        fault = {"Fault": {"Error": [{"Message": "Stale", "code": "5010"}], "type": "V"}}
+        return ok(fault, tid="tid-200-fault")
+
+    async with client_for(handler) as client:
+        session = client.for_tenant("t1")
+        with pytest.raises(errors.StaleObjectError) as stale:
+            await session.update(Customer(Id="1", SyncToken="0"), request_id="r", sparse=True)
+        with pytest.raises(TypeError, match="cannot be voided"):
+            await session.void(Bill(Id="1", SyncToken="0"), request_id="v")
+        with pytest.raises(TypeError, match="cannot be voided"):
+            await session.void(CreditMemo(Id="1", SyncToken="0"), request_id="v")
+    assert stale.value.status == 200
+    assert stale.value.intuit_tid == "tid-200-fault"
+    assert len(sent) == 1  # the refused voids never reached QBO
