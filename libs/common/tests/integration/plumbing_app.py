@@ -53,8 +53,15 @@ def tables(schema: str) -> tuple[MetaData, Table, Table]:
 
 
 def build(
-    settings: ServiceSettings, schema: str, queue: str, *, batched: bool = False
+    settings: ServiceSettings,
+    schema: str,
+    queue: str,
+    *,
+    batched: bool = False,
+    bindings: Sequence[tuple[str, str]] = (),
 ) -> ServiceRuntime:
+    """Tests publish to the queue through the default exchange unless `bindings` (exchange,
+    routing key) route contract events to it, as a service's bindings do."""
     metadata, effects, attempts = tables(schema)
     parts = assembly.plumbing(settings, metadata)
 
@@ -128,7 +135,7 @@ def build(
                 session, synced(data, delivery.envelope.id, delivery.envelope.tenantid)
             )
 
-    spec = ConsumerSpec(queue=queue, bindings=[], retry_delays_ms=settings.retry_delays_ms)
+    spec = ConsumerSpec(queue=queue, bindings=bindings, retry_delays_ms=settings.retry_delays_ms)
     handler: Handler | Batched = Batched(handle_many) if batched else handle
     return assembly.runtime(settings, parts, [(spec, {PARTNER_UPSERTED: handler})])
 
