@@ -23,6 +23,7 @@ class FakeIntuit(IntuitOAuth):
         self.revoked: list[str] = []
         self.delay = delay
         self.fail_next = 0
+        self.fail_revokes = 0
 
     def grant(self) -> TokenGrant:
         grant_id = secrets.token_hex(4)
@@ -46,6 +47,9 @@ class FakeIntuit(IntuitOAuth):
         return self._issue(grant_id)
 
     async def revoke(self, token: str) -> None:
+        if self.fail_revokes > 0:
+            self.fail_revokes -= 1
+            raise IntuitUnavailable("revoke failed: ReadTimeout")
         self.revoked.append(token)
         self.valid_refresh.pop(token, None)
 

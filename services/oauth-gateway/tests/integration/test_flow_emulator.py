@@ -115,3 +115,54 @@ async def test_reconnect_after_intuit_refuses_the_grant(
     renewed = await issued_token(gw, tenant)
     assert renewed["access_token"] != token["access_token"]
     assert (await gw.emulator.qbo_status(realm_id, renewed["access_token"]))[0] == 200
+
+
+async def test_disconnect_keeps_everything_until_intuit_confirms_the_revocation(
+    gw: LiveGateway, tenants: list[str]
+) -> None:
+    realm_id = await gw.emulator.company()
+    tenant = await gw.new_tenant()
+    tenants.append(tenant)
+    await connect(gw, tenant, realm_id)
+    token = await issued_token(gw, tenant)
+    link = await gw.link(tenant, "disconnect")
+
+    # Intuit refuses our client credentials (a secret rotated in Intuit's portal, say).
+    await gw.emulator.admin("PATCH", f"/apps/{gw.emulator.client_id}", {"client_secret": "other"})
+    try:
+        async with gw.client() as client:
+            by_operator = await client.post(f"/v1/tenants/{tenant}/disconnect", headers=gw.operator)
+            page = await client.get(link)
+            by_tenant = await client.post(link)
+    finally:
+        await gw.emulator.admin(
+            "PATCH",
+            f"/apps/{gw.emulator.client_id}",
+            {"client_secret": gw.emulator.client_secret},
+        )
+    assert by_operator.status_code == 503
+    assert by_operator.headers["retry-after"] == "30"
+    assert "still connected" in by_operator.json()["detail"]
+    assert page.status_code == 200
+    assert by_tenant.status_code == 503
+    assert "still connected" in by_tenant.text
+    assert "this link still works" in by_tenant.text
+
+    # Nothing was lost: the grant is live at Intuit and still ours, and no event went out.
+    assert (await gw.tenant(tenant))["state"] == "connected"
+    assert await gw.token_rows(tenant) == 1
+    assert await gw.events(tenant) == [CONNECTED]
+    assert (await gw.emulator.qbo_status(realm_id, token["access_token"]))[0] == 200
+
+    # Intuit answers again: the admin presses the same link once more and it works.
+    async with gw.client() as client:
+        retried = await client.post(link)
+    assert retried.status_code == 200
+    assert "is disconnected from QuickBooks" in retried.text
+    assert (await gw.tenant(tenant))["state"] == "disconnected"
+    assert await gw.token_rows(tenant) == 0
+    assert await gw.events(tenant) == [CONNECTED, DISCONNECTED]
+    assert (await gw.emulator.qbo_status(realm_id, token["access_token"]))[0] == 401
+    assert all(g["revoked"] for g in await gw.emulator.grants() if g["realm_id"] == realm_id)
+    async with gw.client() as client:
+        assert (await client.post(link)).status_code == 404  # now the link is used up

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from oauth_gateway.custody.errors import (
     NeedsReauthorization,
     NotConnected,
+    RevocationFailed,
     TokenUnavailable,
     UnknownTenant,
 )
@@ -171,6 +172,26 @@ async def test_revoke_and_delete_revokes_at_intuit_and_forgets_tokens(
     grant = intuit.grant()
     await connect(gateway_sessions, gw.vault, tenant, grant)
     await gw.vault.access_token(tenant)  # warm the cache
+    await gw.vault.revoke_and_delete(tenant)
+    assert intuit.revoked == [grant.refresh_token]
+    with pytest.raises(NotConnected):
+        await gw.vault.access_token(tenant)
+
+
+async def test_revoke_failure_at_intuit_keeps_the_tokens_for_a_retry(
+    gateway_sessions: Sessions, new_tenant: NewTenant, keyring: KeyRing
+) -> None:
+    intuit = FakeIntuit()
+    gw = replica(gateway_sessions, intuit, RecordedEvents(), keyring)
+    tenant = await new_tenant()
+    grant = intuit.grant()
+    await connect(gateway_sessions, gw.vault, tenant, grant)
+    intuit.fail_revokes = 1
+    with pytest.raises(RevocationFailed):
+        await gw.vault.revoke_and_delete(tenant)
+    assert intuit.revoked == []
+    # Still ours, still usable: the grant that stays live at Intuit is not orphaned.
+    assert (await gw.vault.access_token(tenant)).access_token == grant.access_token
     await gw.vault.revoke_and_delete(tenant)
     assert intuit.revoked == [grant.refresh_token]
     with pytest.raises(NotConnected):

@@ -20,6 +20,7 @@ from oauth_gateway.tenants.model import (
     Tenant,
     check_realm,
     expected_realm,
+    is_realm_id,
 )
 from oauth_gateway.tenants.repository import TenantRepository
 from oauth_gateway.tenants.signing import (
@@ -30,6 +31,7 @@ from oauth_gateway.tenants.signing import (
     sign_link,
     verify_link,
 )
+from qbsync_common.logs import log_context
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +157,10 @@ class ConnectFlow:
         Safe without a link: only someone who can authorize this very company at Intuit can
         finish, and the callback accepts nothing but the same realm for the same tenant.
         """
+        if not is_realm_id(realm_id):
+            raise ConnectRefused(
+                "unknown-company", "This QuickBooks company is not connected to any account."
+            )
         async with self._sessions.begin() as session:
             holders = await self._repo.by_realm(session, [realm_id])
             tenant = await self._repo.get(session, holders[realm_id]) if holders else None
@@ -201,6 +207,9 @@ class ConnectFlow:
         code, realm_id = params.get("code"), params.get("realmId")
         if not code or not realm_id:
             return self._finish(tenant, "missing-code", "QuickBooks did not send a company.")
+        if not is_realm_id(realm_id):
+            _audit_refusal(tenant, "invalid-company", realm_id)
+            return self._finish(tenant, "invalid-company", "QuickBooks sent an unusable company.")
         expected = row["expected_realm_id"]
         try:
             async with self._sessions() as session:
@@ -208,6 +217,7 @@ class ConnectFlow:
             # Refuse before the exchange: a refused realm never gets a token stored or issued.
             check_realm(tenant.tenant_id, realm_id, expected, holder)
         except ConnectRefused as refused:
+            _audit_refusal(tenant, refused.code, realm_id)
             return self._finish(tenant, refused.code, refused.message)
         try:
             grant = await self._oauth.exchange_code(code)
@@ -245,6 +255,7 @@ class ConnectFlow:
                     "This QuickBooks company is already connected to another account.",
                 )
             )
+            _audit_refusal(tenant, refused.code, realm_id)
             return self._finish(tenant, refused.code, refused.message)
         log.info("tenant %s connected to realm %s", tenant.tenant_id, realm_id)
         return self._finish(tenant, "connected", f"{tenant.name} is now connected to QuickBooks.")
@@ -292,12 +303,37 @@ class ConnectFlow:
         return after
 
     async def disconnect_from_link(self, token: str) -> Tenant:
+        """Disconnect the link's tenant; the link is used up only once the disconnect happened.
+
+        `RevocationFailed` leaves the link usable, so the admin can press the button again.
+        """
         link_id = self._verified(token, "disconnect")
-        async with self._sessions.begin() as session:
-            tenant_id = await self._repo.use_link(session, link_id, "disconnect", self._clock())
+        async with self._sessions() as session:
+            tenant_id = await self._repo.link_tenant(session, link_id, "disconnect", self._clock())
         if tenant_id is None:
             raise _link_refused()
-        return await self.disconnect(tenant_id, "tenant")
+        tenant = await self.disconnect(tenant_id, "tenant")
+        async with self._sessions.begin() as session:
+            await self._repo.use_link(session, link_id, "disconnect", self._clock())
+        return tenant
+
+
+def _audit_refusal(tenant: Tenant, code: str, realm_id: str) -> None:
+    """A callback that tried to bind a company this tenant may not have: kept for the audit trail.
+
+    The realm id is logged only when it is well-formed (a forged one may carry anything).
+    """
+    with log_context(tenant_id=tenant.tenant_id):
+        log.warning(
+            "connect refused for tenant %s: %s",
+            tenant.tenant_id,
+            code,
+            extra={
+                "audit": "connect-refused",
+                "refusal": code,
+                "realm_id": realm_id if is_realm_id(realm_id) else "<malformed>",
+            },
+        )
 
 
 def _link_refused() -> ConnectRefused:

@@ -7,7 +7,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from oauth_gateway.connect.flow import ConnectFlow, Started, UnknownTenant
 from oauth_gateway.connect.pages import connect_page, disconnect_page, outcome_page
-from oauth_gateway.tenants.model import ConnectRefused, TenantState
+from oauth_gateway.custody.errors import RevocationFailed
+from oauth_gateway.tenants.model import ConnectRefused, TenantState, is_realm_id
 from oauth_gateway.tenants.signing import STATE_TTL
 
 BROWSER_COOKIE = "qbsync_oauth"
@@ -59,7 +60,7 @@ def connect_router(flow: ConnectFlow, *, secure_cookies: bool) -> APIRouter:
 
     @router.get("/reconnect", response_class=HTMLResponse)
     async def show_reconnect(realmId: str = "") -> Response:
-        if not realmId:
+        if not is_realm_id(realmId):
             return _refused(ConnectRefused("unknown-company", "No QuickBooks company was named."))
         page = connect_page(
             "your QuickBooks company", "/reconnect", reconnect=True, hidden={"realmId": realmId}
@@ -104,6 +105,13 @@ def connect_router(flow: ConnectFlow, *, secure_cookies: bool) -> APIRouter:
             return _refused(refused, 404)
         except UnknownTenant:
             return _refused(ConnectRefused("unknown-tenant", "This account no longer exists."), 404)
+        except RevocationFailed:
+            message = (
+                "QuickBooks could not be reached to remove this app's access, so nothing was "
+                "changed: your company is still connected. Try again in a few minutes; this link "
+                "still works."
+            )
+            return _html(outcome_page("Not disconnected yet", message, ok=False), 503)
         return _html(
             outcome_page("Disconnected", f"{tenant.name} is disconnected from QuickBooks.", ok=True)
         )

@@ -6,7 +6,7 @@ import logging
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -14,11 +14,14 @@ from oauth_gateway.custody.credentials import ServiceCredentials
 from oauth_gateway.custody.errors import NotConnected, TokenUnavailable, UnknownTenant
 from oauth_gateway.custody.keyring import DecryptionError
 from oauth_gateway.custody.vault import TokenVault
+from oauth_gateway.tenants.model import TENANT_ID_PATTERN
 from qbsync_common.logs import log_context
 
 log = logging.getLogger(__name__)
 
 NO_STORE = {"Cache-Control": "no-store"}
+# Refused with 422 before any lookup, as on the operator API (a NUL would otherwise be a 500).
+TenantId = Annotated[str, Path(pattern=TENANT_ID_PATTERN, description="qbsync tenant id")]
 
 
 class AccessTokenRequest(BaseModel):
@@ -73,6 +76,7 @@ def token_router(vault: TokenVault, credentials: ServiceCredentials) -> APIRoute
         response_model=AccessTokenResponse,
         responses={
             401: {"description": "Unknown service credential"},
+            422: {"description": "Malformed tenant id or body"},
             404: {"model": ErrorBody, "description": "Unknown tenant"},
             409: {"model": ErrorBody, "description": "Not connected or needs reauthorization"},
             500: {"model": ErrorBody, "description": "Stored tokens cannot be decrypted"},
@@ -80,7 +84,7 @@ def token_router(vault: TokenVault, credentials: ServiceCredentials) -> APIRoute
         },
     )
     async def access_token(
-        tenant_id: str,
+        tenant_id: TenantId,
         body: AccessTokenRequest,
         service: Annotated[str, Depends(authenticated_service)],
     ) -> JSONResponse:

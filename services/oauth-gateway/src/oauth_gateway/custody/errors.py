@@ -28,3 +28,11 @@ class NeedsReauthorization(NotConnected):
 
 class TokenUnavailable(CustodyError):
     """Intuit is unreachable or failing and no usable access token is left (503, retry later)."""
+
+
+class RevocationFailed(CustodyError):
+    """Intuit did not confirm revoking the grant: nothing was deleted, the disconnect may be retried.
+
+    Deleting first would leave a live grant at Intuit that nobody holds any more, so nothing could
+    ever revoke it; keeping the tokens keeps the retry possible (503 to operators and tenants).
+    """

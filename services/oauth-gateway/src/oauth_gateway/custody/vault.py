@@ -10,7 +10,8 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from oauth_gateway.custody.intuit import IntuitError
+from oauth_gateway.custody.errors import RevocationFailed
+from oauth_gateway.custody.intuit import IntuitError, InvalidGrant
 from oauth_gateway.custody.model import IssuedToken, StoredTokens, TokenGrant, fingerprint
 from oauth_gateway.custody.refresher import Refresher
 from qbsync_common.logs import log_context
@@ -81,18 +82,30 @@ class TokenVault:
         self._cache.pop(tenant_id, None)
 
     async def revoke_and_delete(self, tenant_id: str) -> None:
-        """Delete the tenant's tokens and revoke the grant at Intuit (best effort, logged)."""
+        """Revoke the grant at Intuit, then delete the tenant's tokens; all or nothing.
+
+        The row stays locked across the Intuit call so no refresh can rotate the refresh token
+        we are revoking. If Intuit does not confirm, the transaction rolls back and
+        `RevocationFailed` tells the caller the tenant is still connected and may retry.
+        """
         self._cache.pop(tenant_id, None)
         async with self.refresher.sessions.begin() as session:
-            deleted = await self.refresher.repository.delete(session, tenant_id)
-        if deleted is None:
-            return
-        try:
-            # Revoking the refresh token kills the whole grant, access tokens included.
-            await self.refresher.intuit.revoke(deleted.refresh_token)
-        except IntuitError as exc:
-            with log_context(tenant_id=tenant_id):
-                log.warning("revoke at Intuit failed: %s", exc)
+            stored = await self.refresher.repository.load(session, tenant_id, lock=True)
+            if stored is None:
+                return
+            try:
+                # Revoking the refresh token kills the whole grant, access tokens included.
+                await self.refresher.intuit.revoke(stored.refresh_token)
+            except InvalidGrant:
+                pass  # Intuit no longer knows the grant (revoked on its side): the goal holds.
+            except IntuitError as exc:
+                with log_context(tenant_id=tenant_id):
+                    log.warning("revoke at Intuit failed, tokens kept: %s", exc)
+                raise RevocationFailed(
+                    f"QuickBooks did not confirm the disconnect of tenant {tenant_id}"
+                ) from None
+            await self.refresher.repository.delete(session, tenant_id)
+        self._cache.pop(tenant_id, None)
 
     def forget(self, tenant_id: str) -> None:
         """Drop a cached token (e.g. after a disconnect handled elsewhere)."""

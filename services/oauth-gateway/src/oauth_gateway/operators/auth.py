@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 
@@ -10,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from oauth_gateway.tenants.repository import TenantRepository
 from oauth_gateway.tenants.signing import digest, same_digest
+
+log = logging.getLogger(__name__)
 
 
 class OperatorKeys:
@@ -46,6 +49,15 @@ def require_operator(keys: OperatorKeys) -> Callable[[Request], Awaitable[None]]
 
     async def dependency(request: Request) -> None:
         if not await keys.is_valid(_presented(request)):
+            # Audit trail for rejected callers; the presented key itself is never logged.
+            log.warning(
+                "operator API: rejected key",
+                extra={
+                    "audit": "operator-api-denied",
+                    "client": request.client.host if request.client else "",
+                    "path": request.url.path,
+                },
+            )
             raise HTTPException(
                 status_code=401,
                 detail="a valid operator API key is required",

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from oauth_gateway.connect.flow import ConnectFlow, UnknownTenant
+from oauth_gateway.custody.errors import RevocationFailed
 from oauth_gateway.operators.auth import OperatorKeys, require_operator
 from oauth_gateway.operators.schemas import (
     TENANT_ID_PATTERN,
@@ -135,7 +136,13 @@ def operator_router(
     @guarded.post(
         "/tenants/{tenant_id}/disconnect",
         response_model=TenantView,
-        responses=NOT_FOUND,
+        responses={
+            **NOT_FOUND,
+            503: {
+                "model": ErrorView,
+                "description": "Intuit did not confirm the revocation; nothing changed, retry",
+            },
+        },
         summary="Revoke at Intuit, delete tokens, emit TenantDisconnected",
     )
     async def disconnect(tenant_id: TenantId) -> TenantView:
@@ -143,6 +150,13 @@ def operator_router(
             return view(await flow.disconnect(tenant_id))
         except UnknownTenant:
             raise HTTPException(404, f"no tenant {tenant_id!r}") from None
+        except RevocationFailed:
+            raise HTTPException(
+                503,
+                f"QuickBooks did not confirm revoking tenant {tenant_id!r}'s access; the tenant "
+                "is still connected and its tokens are kept. Retry the disconnect later.",
+                headers={"Retry-After": "30"},
+            ) from None
 
     @guarded.get(
         "/tenants/{tenant_id}/settings",

@@ -8,9 +8,11 @@ from typing import Any, Literal
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
 from oauth_gateway.settings_schema import TenantSettings
+
+# Re-exported: the operator routes and their tests import the pattern from here.
+from oauth_gateway.tenants.model import TENANT_ID_PATTERN as TENANT_ID_PATTERN
 from oauth_gateway.tenants.model import TenantState
 
-TENANT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 # PostgreSQL text cannot hold NUL: refuse it here (422) rather than fail in the INSERT (500).
 NO_NUL_PATTERN = r"^[^\x00]*$"
 

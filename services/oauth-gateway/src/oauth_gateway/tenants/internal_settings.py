@@ -5,15 +5,19 @@
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from oauth_gateway.custody.credentials import ServiceCredentials
+from oauth_gateway.tenants.model import TENANT_ID_PATTERN
 from oauth_gateway.tenants.repository import TenantRepository
 from qbsync_common.contract.tenant_settings import TenantSettings
 
 log = logging.getLogger(__name__)
+
+# Refused with 422 before any lookup, as on the operator API (a NUL would otherwise be a 500).
+TenantId = Annotated[str, Path(pattern=TENANT_ID_PATTERN, description="qbsync tenant id")]
 
 
 class InternalSettingsView(BaseModel):
@@ -50,11 +54,15 @@ def settings_router(
     @router.get(
         "/tenants/{tenant_id}/settings",
         response_model=InternalSettingsView,
-        responses={401: {"description": "Unknown service credential"}, 404: {}},
+        responses={
+            401: {"description": "Unknown service credential"},
+            404: {},
+            422: {"description": "Malformed tenant id"},
+        },
         summary="A tenant's sync settings for qbsync services (defaults until first changed)",
     )
     async def tenant_settings(
-        tenant_id: str, _service: Annotated[str, Depends(authenticated_service)]
+        tenant_id: TenantId, _service: Annotated[str, Depends(authenticated_service)]
     ) -> InternalSettingsView:
         async with sessions() as session:
             if await repository.get(session, tenant_id) is None:

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+
+# Every door a tenant id comes through (operator API, internal APIs) applies this pattern before
+# the id reaches a query: ids that could never have been created get a 4xx, and a NUL byte (which
+# makes PostgreSQL fail the statement) never turns into a 500.
+TENANT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+# Intuit's company ids are decimal numbers; anything else in a callback or reconnect is forged.
+REALM_ID_PATTERN = r"^[0-9]{1,32}$"
 
 
 class TenantState(StrEnum):
@@ -35,6 +43,10 @@ class ConnectRefused(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+def is_realm_id(value: str) -> bool:
+    return re.fullmatch(REALM_ID_PATTERN, value) is not None
 
 
 def expected_realm(tenant: Tenant) -> str | None:
