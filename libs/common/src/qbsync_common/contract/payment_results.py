@@ -31,9 +31,9 @@ QBO_SOURCE_DESCRIPTION = (
 )
 UNAPPLIED_DESCRIPTION = (
     "The QBO payment's unapplied amount (customer credit, UnappliedAmt) as of this version of "
-    "the payment. It is carried by exactly one event per payment version (the first one, in "
-    "the payment's line order) and is 0.00 on the payment's other events, so it is never "
-    "counted twice. A payment whose unapplied amount changes without any invoice event, or "
+    "the payment. It is carried by exactly one event per payment version (in the payment's "
+    "line order, the first whose applied_from is payment, else the first) and is 0.00 on the "
+    "payment's other events, so it is never counted twice. A payment whose unapplied amount changes without any invoice event, or "
     "that applies to no synced invoice at all, is reported by qbsync.payment.unapplied.v1."
 )
 
@@ -370,7 +370,9 @@ class PaymentUnapplied(ResultEvent):
         description="The payment's current unapplied amount (replaces any earlier value for "
         "this payment); 0 after a void or delete."
     )
-    total_amount: Money = Field(description="The payment's total (TotalAmt).")
+    total_amount: Money = Field(
+        description="The payment's total (TotalAmt); 0 for a voided or deleted payment."
+    )
     paid_on: date | None = Field(
         None, description="QBO transaction date; null only for a deleted payment."
     )
