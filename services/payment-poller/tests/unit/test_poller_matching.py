@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 from payment_poller.domain.marker import is_ours
-from payment_poller.domain.matching import decide, slices
+from payment_poller.domain.matching import decide, decide_credit, slices
 from payment_poller.domain.model import Doc, Link, QboPayment, Reported, ReportKey, invoice_status
 
 D = Decimal
@@ -114,6 +115,75 @@ def test_bill_payments_become_bill_paid() -> None:
     )
     changes = decide(p, docs_of(bill), {}, by_id(bill))
     assert [(c.kind, c.amount) for c in changes] == [("bill_paid", D("100"))]
+
+
+def test_bill_payment_edit_void_and_delete_become_bill_corrections() -> None:
+    bill = doc("20", kind="bill")
+
+    def bill_payment(amount: str, version: str, state: str = "active") -> QboPayment:
+        links = (Link("Bill", "20", D(amount)),) if state == "active" else ()
+        return QboPayment("bill_payment", "bp1", version, state, links=links, total=D(amount))  # type: ignore[arg-type]
+
+    first = decide(bill_payment("100", "0"), docs_of(bill), {}, by_id(bill))
+    edited = decide(bill_payment("70", "1"), docs_of(bill), as_previous(first), by_id(bill))
+    assert [(c.kind, c.amount) for c in edited] == [("bill_changed", D("70"))]
+    voided = decide(
+        bill_payment("0", "2", "voided"), docs_of(bill), as_previous(edited), by_id(bill)
+    )
+    assert [(c.kind, c.reversal, c.amount) for c in voided] == [
+        ("bill_reversed", "voided", D("70"))
+    ]
+    deleted = QboPayment("bill_payment", "bp1", "deleted", "deleted")
+    direct = decide(deleted, docs_of(bill), as_previous(first), by_id(bill))
+    assert [(c.kind, c.reversal, c.amount) for c in direct] == [
+        ("bill_reversed", "deleted", D("100"))
+    ]
+
+
+def test_unapplied_amount_is_carried_by_one_event_per_payment_version() -> None:
+    a, b, c = doc("10"), doc("11"), doc("12")
+    p = payment(
+        Link("Invoice", "10", D("10")),
+        Link("Invoice", "11", D("20")),
+        Link("Invoice", "12", D("30")),
+        total=D("85"),
+        unapplied=D("25"),
+    )
+    changes = decide(p, docs_of(a, b, c), {}, by_id(a, b, c))
+    assert [(ch.doc.qbo_id, ch.unapplied) for ch in changes] == [
+        ("10", D("25")),
+        ("11", D("0")),
+        ("12", D("0")),
+    ]
+    # An edit of the second line only: that version's one event carries the credit.
+    edited = replace(
+        p,
+        version="1",
+        links=(p.links[0], Link("Invoice", "11", D("15")), p.links[2]),
+        unapplied=D("30"),
+    )
+    again = decide(edited, docs_of(a, b, c), as_previous(changes), by_id(a, b, c))
+    assert [(ch.kind, ch.doc.qbo_id, ch.unapplied) for ch in again] == [("changed", "11", D("30"))]
+
+
+def test_credit_events_follow_the_unapplied_amount() -> None:
+    fully_unapplied = payment(total=D("250"), unapplied=D("250"))
+    first = decide_credit(fully_unapplied, None)
+    assert first is not None
+    assert first.amount == D("250")
+    assert first.dedupe_key == "payment:p1:0:unapplied"
+    assert decide_credit(fully_unapplied, D("250")) is None  # already reported
+    assert decide_credit(payment(Link("Invoice", "10", D("40"))), None) is None  # no credit
+    applied_later = replace(fully_unapplied, version="1", unapplied=D("0"))
+    later = decide_credit(applied_later, D("250"))
+    assert later is not None
+    assert later.amount == D("0")
+    voided = decide_credit(QboPayment("payment", "p1", "2", "voided"), D("250"))
+    assert voided is not None
+    assert voided.amount == D("0")
+    assert decide_credit(replace(fully_unapplied, ours=True), None) is None
+    bill = QboPayment("bill_payment", "bp1", "0", "active", unapplied=D("5"))
+    assert decide_credit(bill, None) is None
 
 
 def test_invoice_status_and_marker() -> None:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, literal_column, select, tuple_, update
+from sqlalchemy import func, literal, literal_column, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -122,13 +122,45 @@ class LedgerStore:
     async def active_payment_ids(
         self, s: AsyncSession, tenant_id: str
     ) -> list[tuple[PaymentKind, str]]:
-        t = self.t.reported
+        """Payments whose applications or credit we reported as still there."""
+        t, c = self.t.reported, self.t.credits
         rows = await s.execute(
             select(t.c.payment_kind, t.c.payment_id)
             .where(t.c.tenant_id == tenant_id, t.c.active.is_(True))
-            .distinct()
+            .union(
+                select(literal("payment"), c.c.payment_id).where(
+                    c.c.tenant_id == tenant_id, c.c.amount != 0
+                )
+            )
         )
-        return [(r.payment_kind, r.payment_id) for r in rows]
+        return [(r[0], r[1]) for r in rows]
+
+    async def credits_for(
+        self, s: AsyncSession, tenant_id: str, payment_ids: Iterable[str]
+    ) -> dict[str, Decimal]:
+        wanted = list(set(payment_ids))
+        if not wanted:
+            return {}
+        t = self.t.credits
+        rows = await s.execute(
+            select(t.c.payment_id, t.c.amount).where(
+                t.c.tenant_id == tenant_id, t.c.payment_id.in_(wanted)
+            )
+        )
+        return {r.payment_id: Decimal(r.amount) for r in rows}
+
+    async def save_credit(
+        self, s: AsyncSession, tenant_id: str, payment_id: str, amount: Decimal, version: str
+    ) -> None:
+        t = self.t.credits
+        values = {"amount": amount, "payment_version": version}
+        stmt = insert(t).values(tenant_id=tenant_id, payment_id=payment_id, **values)
+        await s.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[t.c.tenant_id, t.c.payment_id],
+                set_=values | {"updated_at": func.now()},
+            )
+        )
 
     async def save_report(
         self, s: AsyncSession, tenant_id: str, report: Reported, version: str

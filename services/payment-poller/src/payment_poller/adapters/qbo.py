@@ -71,6 +71,7 @@ def to_payment(kind: PaymentKind, obj: QBOEntity) -> QboPayment:
     method_ref = getattr(obj, "PaymentMethodRef", None)
     method = method_ref.name if method_ref is not None else getattr(obj, "PayType", None)
     currency_ref = getattr(obj, "CurrencyRef", None)
+    party_ref = getattr(obj, "CustomerRef", None) or getattr(obj, "VendorRef", None)
     return QboPayment(
         kind=kind,
         id=obj.Id or "",
@@ -84,6 +85,7 @@ def to_payment(kind: PaymentKind, obj: QBOEntity) -> QboPayment:
         total=total,
         unapplied=Decimal(getattr(obj, "UnappliedAmt", None) or ZERO),
         links=links,
+        party_id=party_ref.value if party_ref is not None else None,
     )
 
 

@@ -29,9 +29,17 @@ class PollerTables:
     reported: Table
     published: Table
     runs: Table
+    credits: Table
 
     def all(self) -> list[Table]:
-        return [self.schedule, self.documents, self.reported, self.published, self.runs]
+        return [
+            self.schedule,
+            self.documents,
+            self.reported,
+            self.published,
+            self.runs,
+            self.credits,
+        ]
 
 
 def poller_tables(metadata: MetaData) -> PollerTables:
@@ -75,6 +83,8 @@ def poller_tables(metadata: MetaData) -> PollerTables:
         Column("total", Numeric, nullable=False),
         Column("balance", Numeric, nullable=False),
         Column("currency", Text, nullable=False),
+        # CustomerRef/VendorRef as last seen in QBO: recovery by number must match it too.
+        Column("partner_qbo_id", Text, nullable=True),
         # synced | missing (gone from QBO, recreation requested)
         Column("status", Text, nullable=False, server_default="synced"),
         Column("updated_at", DateTime(timezone=True), nullable=False, server_default=now),
@@ -101,6 +111,17 @@ def poller_tables(metadata: MetaData) -> PollerTables:
         PrimaryKeyConstraint(
             "tenant_id", "payment_kind", "payment_id", "doc_kind", "document_id", "source_id"
         ),
+    )
+    credits = Table(
+        "reported_credits",
+        metadata,
+        Column("tenant_id", Text, nullable=False),
+        Column("payment_id", Text, nullable=False),
+        # The unapplied amount last published for the payment (payment.unapplied).
+        Column("amount", Numeric, nullable=False),
+        Column("payment_version", Text, nullable=False),
+        Column("updated_at", DateTime(timezone=True), nullable=False, server_default=now),
+        PrimaryKeyConstraint("tenant_id", "payment_id"),
     )
     published = Table(
         "published_changes",
@@ -133,4 +154,4 @@ def poller_tables(metadata: MetaData) -> PollerTables:
         Column("error", Text, nullable=True),
     )
     Index("poll_runs_by_tenant", runs.c.tenant_id, runs.c.started_at.desc())
-    return PollerTables(schedule, documents, reported, published, runs)
+    return PollerTables(schedule, documents, reported, published, runs, credits)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from payment_poller.domain.model import (
     ZERO,
     Change,
     ChangeKind,
+    CreditChange,
     Doc,
     QboPayment,
     Reported,
@@ -119,9 +120,38 @@ def decide(
             kind = "bill_changed" if bill else "changed"
             changes.append(Change(kind, doc, payment, gone, ZERO))
         else:
-            kind = "bill_changed" if bill else "reversed"
+            kind = "bill_reversed" if bill else "reversed"
             changes.append(Change(kind, doc, payment, gone, before.amount, payment.state))
+    return _carry_unapplied(payment, changes)
+
+
+def _carry_unapplied(payment: QboPayment, changes: list[Change]) -> list[Change]:
+    """Put the unapplied amount on one received/changed event of the version only.
+
+    Repeating it on every invoice event of a multi-invoice payment would make consumers that add
+    it up count the same customer credit several times. The carrier is the first event about the
+    payment's own money (its qbo_payment_id is the payment), else the first one.
+    """
+    candidates = [i for i, c in enumerate(changes) if c.kind in ("received", "changed")]
+    own = [i for i in candidates if changes[i].report.source == "payment"]
+    if candidates:
+        i = (own or candidates)[0]
+        changes[i] = replace(changes[i], unapplied=payment.unapplied)
     return changes
+
+
+def decide_credit(payment: QboPayment, reported: Decimal | None) -> CreditChange | None:
+    """The unapplied-amount event a payment version causes, given the last amount reported.
+
+    Nothing is reported for a payment that never had unapplied money; once some was reported,
+    every change of it (down to 0 on a void or delete) is.
+    """
+    if payment.ours or payment.kind != "payment":
+        return None
+    now = payment.unapplied if payment.state == "active" else ZERO
+    if now == (reported if reported is not None else ZERO):
+        return None
+    return CreditChange(payment, now)
 
 
 def _differs(before: Reported, now: Reported) -> bool:

@@ -52,6 +52,8 @@ class QboPayment:
     total: Decimal = ZERO
     unapplied: Decimal = ZERO
     links: tuple[Link, ...] = ()
+    # CustomerRef (Payment) or VendorRef (BillPayment).
+    party_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,9 @@ class Reported:
     active: bool
 
 
-ChangeKind = Literal["received", "changed", "reversed", "bill_paid", "bill_changed"]
+ChangeKind = Literal[
+    "received", "changed", "reversed", "bill_paid", "bill_changed", "bill_reversed"
+]
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,8 @@ class Change:
     report: Reported
     amount: Decimal
     reversal: Literal["voided", "deleted"] | None = None
+    # The payment's unapplied amount, on one event per payment version only (0 on the others).
+    unapplied: Decimal = ZERO
 
     @property
     def dedupe_key(self) -> str:
@@ -100,6 +106,18 @@ class Change:
             f"{k.payment_kind}:{k.payment_id}:{self.payment.version}:"
             f"{k.doc_kind}:{k.document_id}:{k.source_id}"
         )
+
+
+@dataclass(frozen=True)
+class CreditChange:
+    """A payment's unapplied amount (customer credit) differs from the one last reported."""
+
+    payment: QboPayment
+    amount: Decimal
+
+    @property
+    def dedupe_key(self) -> str:
+        return f"{self.payment.kind}:{self.payment.id}:{self.payment.version}:unapplied"
 
 
 def invoice_status(doc: Doc) -> Literal["paid", "partially-paid", "unpaid"]:

@@ -13,12 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from payment_poller.adapters import qbo
 from payment_poller.adapters.repository import Claim, Repository
-from payment_poller.domain.matching import decide
+from payment_poller.domain.matching import decide, decide_credit
 from payment_poller.domain.model import Doc, QboPayment, Reported, ReportKey
-from payment_poller.service_layer.publication import event_id, to_event
+from payment_poller.service_layer.publication import credit_event, event_id, to_event
 from qbo_client import errors as qbo_errors
 from qbo_client.session import TenantSession
 from qbsync_common.contract import events
+from qbsync_common.contract.bases import EventData
 from qbsync_common.contract.registry import new_event
 from qbsync_common.outbox import Outbox
 
@@ -164,22 +165,30 @@ class Poller:
             s, tenant, [(k.doc_kind, k.document_id) for k in reports]
         )
         by_id |= {(d.kind, d.document_id): d for d in docs.values()}
+        credits = await self.repo.ledger.credits_for(
+            s, tenant, [p.id for p in payments if p.kind == "payment"]
+        )
         published = 0
         for payment in payments:
             previous = by_payment.get((payment.kind, payment.id), {})
             for change in decide(payment, docs, previous, by_id):
                 await self.repo.ledger.save_report(s, tenant, change.report, payment.version)
-                data = to_event(change)
-                if data is None:
-                    continue
-                eid = event_id(tenant, change.dedupe_key)
-                if await self.repo.ledger.claim_change(
-                    s, tenant, change.dedupe_key, eid, data.event_type
-                ):
-                    envelope = new_event(data, tenant_id=tenant, source=SOURCE, event_id=eid)
-                    await self.outbox.enqueue(s, envelope)
-                    published += 1
+                published += await self._enqueue(s, tenant, change.dedupe_key, to_event(change))
+            credit = decide_credit(payment, credits.get(payment.id))
+            if credit is not None:
+                await self.repo.ledger.save_credit(
+                    s, tenant, payment.id, credit.amount, payment.version
+                )
+                published += await self._enqueue(s, tenant, credit.dedupe_key, credit_event(credit))
         return published
+
+    async def _enqueue(self, s: AsyncSession, tenant: str, dedupe_key: str, data: EventData) -> int:
+        """Enqueue the event unless this change was published before; 1 if enqueued."""
+        eid = event_id(tenant, dedupe_key)
+        if not await self.repo.ledger.claim_change(s, tenant, dedupe_key, eid, data.event_type):
+            return 0
+        await self.outbox.enqueue(s, new_event(data, tenant_id=tenant, source=SOURCE, event_id=eid))
+        return 1
 
     async def _recover(
         self, session: TenantSession, claim: Claim, changes: qbo.Changes

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from payment_poller.domain.model import Change, invoice_status
+from payment_poller.domain.model import Change, CreditChange, invoice_status
 from qbsync_common.contract import events
 from qbsync_common.contract.bases import EventData
 
@@ -28,8 +28,8 @@ def money(amount: Decimal) -> Decimal:
     return amount.quantize(CENT)
 
 
-def to_event(change: Change) -> EventData | None:
-    """The event for a change; None when the contract has no event for it (bill corrections)."""
+def to_event(change: Change) -> EventData:
+    """The contract event for a decided change."""
     doc, payment, report = change.doc, change.payment, change.report
     status = invoice_status(doc)
     paid_on = payment.txn_date or datetime.now(UTC).date()
@@ -47,7 +47,7 @@ def to_event(change: Change) -> EventData | None:
             # A later edit may already have restored the balance; it is still a (partial) payment.
             status="paid" if status == "paid" else "partially-paid",
             currency=doc.currency,
-            unapplied_amount=money(payment.unapplied),
+            unapplied_amount=money(change.unapplied),
             applied_from=report.source,
         )
     if change.kind == "changed":
@@ -62,19 +62,21 @@ def to_event(change: Change) -> EventData | None:
             remaining_balance=money(doc.balance),
             status=status,
             currency=doc.currency,
-            unapplied_amount=money(payment.unapplied),
+            unapplied_amount=money(change.unapplied),
             applied_from=report.source,
         )
     if change.kind == "reversed":
         return events.PaymentReversed(
             invoice_id=doc.document_id,
             qbo_invoice_id=doc.qbo_id,
-            qbo_payment_id=payment.id,
+            # Like received/changed: the credit memo's id for the credit it had applied.
+            qbo_payment_id=source_id,
             reversal=change.reversal or "deleted",
             amount_reversed=money(change.amount),
             remaining_balance=money(doc.balance),
             status=status,
             currency=doc.currency,
+            applied_from=report.source,
         )
     if change.kind == "bill_paid":
         return events.BillPaid(
@@ -88,4 +90,40 @@ def to_event(change: Change) -> EventData | None:
             status="paid" if status == "paid" else "partially-paid",
             currency=doc.currency,
         )
-    return None
+    if change.kind == "bill_changed":
+        return events.BillPaymentChanged(
+            bill_id=doc.document_id,
+            qbo_bill_id=doc.qbo_id,
+            qbo_bill_payment_id=payment.id,
+            amount_applied=money(change.amount),
+            paid_on=paid_on,
+            method=payment.method,
+            remaining_balance=money(doc.balance),
+            status=status,
+            currency=doc.currency,
+        )
+    return events.BillPaymentReversed(
+        bill_id=doc.document_id,
+        qbo_bill_id=doc.qbo_id,
+        qbo_bill_payment_id=payment.id,
+        reversal=change.reversal or "deleted",
+        amount_reversed=money(change.amount),
+        remaining_balance=money(doc.balance),
+        status=status,
+        currency=doc.currency,
+    )
+
+
+def credit_event(change: CreditChange) -> events.PaymentUnapplied:
+    payment = change.payment
+    return events.PaymentUnapplied(
+        qbo_payment_id=payment.id,
+        qbo_customer_id=payment.party_id,
+        unapplied_amount=money(change.amount),
+        total_amount=money(payment.total),
+        paid_on=payment.txn_date,
+        method=payment.method,
+        reference=payment.reference,
+        currency=payment.currency,
+        state=payment.state,
+    )
