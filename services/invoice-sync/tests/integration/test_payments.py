@@ -148,3 +148,56 @@ async def test_crash_after_payment_create_does_not_pay_twice(
     [exported] = await world.results("qbsync.payment.exported.v1")
     assert exported["data"]["sync_key"] == world.records("Payment")[0]["Id"]
     assert money(world.records("Invoice")[0]["Balance"]) == Decimal("200.00")
+
+
+async def with_bill(new_world: Callable[..., Any]) -> tuple[World, str]:
+    """A synced bill of 300.00 for vendor v-1, with payment export on."""
+    world: World = await new_world(settings=EXPORT_ON)
+    await world.deliver(up.partner_synced(world.vendor(f"V {world.tenant}"), "v-1", "vendor"))
+    bill = up.invoice(kind="vendor", status="approved", partner_id="v-1")
+    await world.deliver(bill)
+    return world, bill.invoice_id
+
+
+async def test_bill_overpayment_is_reported_upstream_and_sends_nothing(
+    new_world: Callable[..., Any],
+) -> None:
+    world, bill_id = await with_bill(new_world)
+    pay = up.payment(bill_id, "350.00", invoice_kind="vendor")
+    await world.deliver(pay)
+
+    [failed] = await world.results("qbsync.payment.export_failed.v1")
+    assert failed["data"]["payment_id"] == pay.payment_id
+    assert failed["data"]["reason_code"] == "other"
+    assert "350.00 USD is 50.00 more than the 300" in failed["data"]["message"]
+    assert await world.results("qbsync.payment.exported.v1") == []
+    assert world.records("BillPayment") == []
+    assert money(world.records("Bill")[0]["Balance"]) == Decimal("300.00")
+    row = await world.payment(pay.payment_id)
+    assert row["status"] == "failed"
+    assert row["message"] == failed["data"]["message"]
+
+    # Corrected upstream: the next version of the same payment goes through.
+    await world.deliver(
+        up.payment(bill_id, "300.00", invoice_kind="vendor", payment_id=pay.payment_id, version=2)
+    )
+    [exported] = await world.results("qbsync.payment.exported.v1")
+    assert exported["data"]["version"] == 2
+    assert money(world.records("Bill")[0]["Balance"]) == Decimal(0)
+
+
+async def test_payment_on_a_paid_bill_is_reported_never_a_zero_bill_payment(
+    new_world: Callable[..., Any],
+) -> None:
+    world, bill_id = await with_bill(new_world)
+    await world.deliver(up.payment(bill_id, "300.00", invoice_kind="vendor"))
+    assert len(world.records("BillPayment")) == 1
+
+    late = up.payment(bill_id, "25.00", invoice_kind="vendor")
+    await world.deliver(late)
+
+    [failed] = await world.results("qbsync.payment.export_failed.v1")
+    assert failed["data"]["payment_id"] == late.payment_id
+    assert failed["data"]["message"].startswith(f"Bill {bill_id} owes nothing in QuickBooks")
+    assert len(world.records("BillPayment")) == 1
+    assert (await world.payment(late.payment_id))["status"] == "failed"

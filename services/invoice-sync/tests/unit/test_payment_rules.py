@@ -7,7 +7,13 @@ from decimal import Decimal
 import pytest
 
 from invoice_sync.domain.amounts import CompanyCurrency
-from invoice_sync.domain.payment_rules import payment_amounts, payment_payload, should_export
+from invoice_sync.domain.payment_rules import (
+    bill_payment_payload,
+    bill_payment_refusal,
+    payment_amounts,
+    payment_payload,
+    should_export,
+)
 from invoice_sync.domain.policy import SyncPolicy
 
 USD = CompanyCurrency("USD", multicurrency=False)
@@ -82,3 +88,46 @@ def test_payment_on_a_settled_invoice_is_all_credit() -> None:
         payment_id="p",
     )
     assert body["Line"] == []
+
+
+def bill_payment(amount: str, balance: str) -> dict[str, object]:
+    amounts = payment_amounts(Decimal(amount), "USD", Decimal(1), Decimal(balance), USD)
+    return bill_payment_payload(
+        amounts,
+        vendor_key="7",
+        bill_key="9",
+        paid_on="2026-03-20",
+        bank_account_id="35",
+        currency=None,
+        operation="op",
+        payment_id="p",
+    )
+
+
+def test_bill_payment_within_the_balance_pays_it_all() -> None:
+    amounts = payment_amounts(Decimal("120"), "USD", Decimal(1), Decimal("300"), USD)
+    assert bill_payment_refusal(amounts, "inv-1", "USD") is None
+    body = bill_payment("120", "300")
+    assert body["TotalAmt"] == Decimal("120.00")
+    assert body["Line"] == [
+        {"Amount": Decimal("120.00"), "LinkedTxn": [{"TxnId": "9", "TxnType": "Bill"}]}
+    ]
+
+
+def test_bill_overpayment_is_refused_with_both_amounts() -> None:
+    amounts = payment_amounts(Decimal("350"), "USD", Decimal(1), Decimal("300"), USD)
+    message = bill_payment_refusal(amounts, "inv-1", "USD")
+    assert message is not None
+    assert "payment of 350.00 USD is 50.00 more than the 300" in message
+    assert "bill inv-1" in message
+    with pytest.raises(ValueError, match="positive amount the bill still owes"):
+        bill_payment("350", "300")
+
+
+def test_payment_on_a_settled_bill_is_refused_never_a_zero_bill_payment() -> None:
+    amounts = payment_amounts(Decimal("20"), "USD", Decimal(1), Decimal("0"), USD)
+    message = bill_payment_refusal(amounts, "inv-2", "USD")
+    assert message is not None
+    assert message.startswith("Bill inv-2 owes nothing in QuickBooks")
+    with pytest.raises(ValueError, match="positive amount"):
+        bill_payment("20", "0")

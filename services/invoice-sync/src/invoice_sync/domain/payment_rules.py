@@ -46,6 +46,27 @@ def payment_amounts(
     return PaymentAmounts(total, applied, total - applied, rate)
 
 
+def bill_payment_refusal(amounts: PaymentAmounts, bill_id: str, currency: str) -> str | None:
+    """Why a payment cannot go to QBO as a bill payment, or None. QBO keeps no unapplied money on
+    bill payments, so a payment the bill cannot take in full is refused as a whole: sending only
+    the owed part would leave QBO and upstream disagreeing about what was paid."""
+    paid = f"{amounts.total} {currency}"
+    if amounts.applied <= 0:
+        return (
+            f"Bill {bill_id} owes nothing in QuickBooks, so the payment of {paid} was not sent "
+            "(QuickBooks keeps no unapplied money on bill payments). Check the payment upstream, "
+            "or record it in QuickBooks by hand."
+        )
+    if amounts.unapplied > 0:
+        return (
+            f"The payment of {paid} is {amounts.unapplied} more than the {amounts.applied} "
+            f"bill {bill_id} still owes in QuickBooks, and QuickBooks keeps no unapplied money on "
+            "bill payments, so nothing was sent. Correct the amount upstream (the new version is "
+            "exported), or record the payment in QuickBooks by hand."
+        )
+    return None
+
+
 def bill_payment_payload(
     amounts: PaymentAmounts,
     *,
@@ -57,8 +78,9 @@ def bill_payment_payload(
     operation: str,
     payment_id: str,
 ) -> dict[str, Any]:
-    """A check bill payment; QBO keeps no unapplied money on bill payments, so only the part the
-    bill still owes is paid (the caller reports any excess)."""
+    """A check bill payment for exactly what the bill owes at most (see bill_payment_refusal)."""
+    if amounts.applied <= 0 or amounts.unapplied != 0:
+        raise ValueError("a bill payment must pay a positive amount the bill still owes")
     body: dict[str, Any] = {
         "VendorRef": {"value": vendor_key},
         "PayType": "Check",

@@ -13,6 +13,7 @@ from invoice_sync.adapters import repository as repo
 from invoice_sync.domain.identity import carries_marker, operation_id, request_id
 from invoice_sync.domain.payment_rules import (
     bill_payment_payload,
+    bill_payment_refusal,
     payment_amounts,
     payment_payload,
     should_export,
@@ -105,16 +106,9 @@ async def export_payment(
             )
             return
         body = _body(event, document, qbo_document, profile, party, operation)
-        if body is None:
-            await _failed(
-                ctx,
-                session,
-                base,
-                event,
-                "other",
-                "QuickBooks has no active bank account to pay the bill from.",
-                operation,
-            )
+        if isinstance(body, str):
+            # Nothing was written to QBO: a later version of the payment may still go.
+            await _failed(ctx, session, base, event, "other", body, operation)
             return
         # Intent first: after a crash the row says a payment may exist in QBO under this operation.
         async with ctx.sessions() as intent, intent.begin():
@@ -198,7 +192,8 @@ def _body(
     profile: CompanyProfile,
     party: str,
     operation: str,
-) -> dict[str, Any] | None:
+) -> dict[str, Any] | str:
+    """The QBO body, or why the payment cannot be sent (a message for upstream)."""
     rate = Decimal(str(document["snapshot"].get("exchange_rate", "1")))
     amounts = payment_amounts(
         event.amount, event.currency, rate, qbo_document.balance, profile.currency
@@ -216,8 +211,13 @@ def _body(
             operation=operation,
             payment_id=event.payment_id,
         )
+    refusal = bill_payment_refusal(
+        amounts, event.invoice_id, qbo_document.currency or profile.currency.home_currency
+    )
+    if refusal is not None:
+        return refusal
     if profile.bank_account_id is None:
-        return None
+        return "QuickBooks has no active bank account to pay the bill from."
     return bill_payment_payload(
         amounts,
         vendor_key=party,
