@@ -139,9 +139,18 @@ def test_bad_input_gets_faults_not_500(api: Api, emulator_url: str, emulator_tok
     assert (
         fault(api("POST", "customer", content=b"{not json", headers=json_headers))["code"] == "2010"
     )
-    assert (
-        fault(api("POST", "customer", content=b"\xff\xfe", headers=json_headers))["code"] == "2010"
+    # A body that is not UTF-8 is QBO's "Unsupported Operation", on entities and queries alike.
+    non_utf8 = fault(api("POST", "customer", content=b"\xff\xfe", headers=json_headers))
+    assert (non_utf8["code"], "MalformedByteSequenceException" in non_utf8["Detail"]) == (
+        "500",
+        True,
     )
+    text_headers = {"Content-Type": "application/text"}
+    assert (
+        fault(api("POST", "query", content=b"select \xff", headers=text_headers))["code"] == "500"
+    )
+    deep = b"[" * 100_000 + b"]" * 100_000
+    assert fault(api("POST", "customer", content=deep, headers=json_headers))["code"] == "2010"
     assert fault(api("POST", "customer", json=["a list"]))["code"] == "2010"
     assert fault(api("POST", "customer", json={"DisplayName": 5}))["code"] == "2010"
     assert (
@@ -151,6 +160,16 @@ def test_bad_input_gets_faults_not_500(api: Api, emulator_url: str, emulator_tok
     bad_amount = {"CustomerRef": {"value": "1"}, "TotalAmt": "lots"}
     assert fault(api("POST", "payment", json=bad_amount))["code"] in ("2010", "2500")
     assert fault(api("GET", "widget/1"))["code"] == "500"
+    for entity, body, element in _wrong_shapes(api):
+        error = fault(api("POST", entity, json=body))
+        assert (error["code"], error["element"]) == ("2010", element), (entity, body)
+    huge = {"CustomerRef": {"value": "1"}, "TotalAmt": 1e100}
+    assert fault(api("POST", "payment", json=huge))["code"] == "2010"
+    # Values that passed unchecked used to be stored and break every later read or query.
+    assert all(
+        ok(api("GET", "query", params={"query": f"select * from {entity}"}))
+        for entity in ("Term", "ExchangeRate", "Item", "Account")
+    )
     assert fault(
         api("POST", "customer", content=b"x" * (5 * 1024 * 1024), headers=json_headers), 413
     )
@@ -162,3 +181,97 @@ def test_bad_input_gets_faults_not_500(api: Api, emulator_url: str, emulator_tok
     )
     assert missing.status_code == 401
     assert missing.json()["fault"]["error"][0]["code"] == "3200"
+
+
+def _wrong_shapes(api: Api) -> list[tuple[str, dict[str, Any], str]]:
+    """(entity, body, faulted element): a detail block as a string, a list for an enum, ..."""
+    customer = {"value": first_id(api, "Customer", "Active = true")}
+    vendor = {"value": first_id(api, "Vendor", "Active = true")}
+    item = {"value": first_id(api, "Item", "Name = 'Services'")}
+    account = {"value": first_id(api, "Account", "AccountType = 'Expense'")}
+    sales = {
+        "Amount": 5,
+        "DetailType": "SalesItemLineDetail",
+        "SalesItemLineDetail": {"ItemRef": item},
+    }
+    return [
+        (
+            "invoice",
+            {
+                "CustomerRef": customer,
+                "Line": [
+                    sales,
+                    {"Amount": 1, "DetailType": "DiscountLineDetail", "DiscountLineDetail": "x"},
+                ],
+            },
+            "Line.DiscountLineDetail",
+        ),
+        (
+            "bill",
+            {
+                "VendorRef": vendor,
+                "Line": [
+                    {
+                        "Amount": 5,
+                        "DetailType": "AccountBasedExpenseLineDetail",
+                        "AccountBasedExpenseLineDetail": "x",
+                    }
+                ],
+            },
+            "Line.AccountBasedExpenseLineDetail",
+        ),
+        (
+            "invoice",
+            {"CustomerRef": customer, "Line": [sales], "TxnTaxDetail": "x"},
+            "TxnTaxDetail",
+        ),
+        (
+            "billpayment",
+            {
+                "VendorRef": vendor,
+                "PayType": "Check",
+                "CheckPayment": "x",
+                "TotalAmt": 1,
+                "Line": [],
+            },
+            "CheckPayment",
+        ),
+        (
+            "billpayment",
+            {
+                "VendorRef": vendor,
+                "PayType": "CreditCard",
+                "CreditCardPayment": ["x"],
+                "TotalAmt": 1,
+            },
+            "CreditCardPayment",
+        ),
+        ("preferences", {"SyncToken": "0", "CurrencyPrefs": "on"}, "CurrencyPrefs"),
+        ("item", {"Name": "Listy", "Type": ["Service"], "IncomeAccountRef": account}, "Type"),
+        ("account", {"Name": "Listy", "AccountType": ["Bank"]}, "AccountType"),
+        (
+            "payment",
+            {
+                "CustomerRef": customer,
+                "TotalAmt": 1,
+                "Line": [{"Amount": 1, "LinkedTxn": [{"TxnId": "1", "TxnType": ["Invoice"]}]}],
+            },
+            "Line.LinkedTxn.TxnType",
+        ),
+        (
+            "exchangerate",
+            {"SourceCurrencyCode": "EUR", "AsOfDate": 20200101, "Rate": 1.1},
+            "AsOfDate",
+        ),
+        ("term", {"Name": "Bad day", "DayOfMonthDue": "abc"}, "DayOfMonthDue"),
+        ("term", {"Name": "Bad day", "DayOfMonthDue": 32}, "DayOfMonthDue"),
+        ("customer", {"DisplayName": "x", "CurrencyRef": "USD"}, "CurrencyRef"),
+        ("customer", {"DisplayName": "x", "Job": "yes"}, "Job"),
+        ("invoice", {"CustomerRef": customer, "Line": [sales], "TxnDate": 20240101}, "TxnDate"),
+        ("invoice", {"CustomerRef": customer, "Line": "one line"}, "Line"),
+    ]
+
+
+def first_id(api: Api, entity: str, where: str) -> str:
+    rows = ok(api("GET", "query", params={"query": f"select * from {entity} where {where}"}))
+    return str(rows["QueryResponse"][entity][0]["Id"])

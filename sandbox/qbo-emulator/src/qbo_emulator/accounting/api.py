@@ -243,7 +243,7 @@ class AccountingApi:
         parts = [p for p in path.split("/") if p]
         now = self.clock.now()
         if segment == "query":
-            text = params.get("query") if method == "GET" else (await self._body(request)).decode()
+            text = params.get("query") if method == "GET" else await self._text(request)
             if method == "POST" and not text:
                 text = params.get("query", "")
             result = query.run(realm, query.parse(text or ""))
@@ -295,12 +295,21 @@ class AccountingApi:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    async def _json(self, request: Request) -> Any:
+    async def _text(self, request: Request) -> str:
         raw = await self._body(request)
         try:
-            return json.loads(raw, parse_float=Decimal)
-        except (UnicodeDecodeError, ValueError) as exc:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise faults.malformed_bytes(exc.start + 1) from None
+
+    async def _json(self, request: Request) -> Any:
+        text = await self._text(request)
+        try:
+            return json.loads(text, parse_float=Decimal)
+        except ValueError as exc:
             raise faults.malformed(f"Error parsing the JSON body: {exc}") from None
+        except RecursionError:
+            raise faults.malformed("Error parsing the JSON body: nested too deeply") from None
 
     def _exchange_rate(self, realm: Realm, params: Any) -> dict[str, Any]:
         source = (params.get("sourcecurrencycode") or "").upper()
@@ -327,7 +336,7 @@ class AccountingApi:
         if not isinstance(body, dict):
             return body
         source = str(body.get("SourceCurrencyCode") or "").upper()
-        as_of = str(body.get("AsOfDate") or "")
+        as_of = str(body.get("AsOfDate") or "")[:10]
         body = {**body, "SourceCurrencyCode": source, "TargetCurrencyCode": realm.home_currency}
         for entry in realm.live("ExchangeRate"):
             data = entry.data

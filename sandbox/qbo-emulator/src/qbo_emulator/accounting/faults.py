@@ -149,6 +149,16 @@ def malformed(detail: str) -> ApiFault:
     )
 
 
+def malformed_bytes(position: int) -> ApiFault:
+    # What QBO says about a body that is not UTF-8 (QBO.md §4.2, code 500 on HTTP 400).
+    return validation(
+        "500",
+        "Unsupported Operation",
+        "Operation com.ctc.wstx.exc.WstxIOException: Invalid UTF-8 start byte "
+        f"MalformedByteSequenceException: Invalid byte {position} of 1-byte UTF-8 sequence.",
+    )
+
+
 def unsupported_operation(detail: str) -> ApiFault:
     return validation("500", "Unsupported Operation", f"Operation {detail} is not supported.")
 

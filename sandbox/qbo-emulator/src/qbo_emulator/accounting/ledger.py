@@ -7,8 +7,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from qbo_emulator.accounting import faults, names, payments, transactions
-from qbo_emulator.accounting.catalogue import PEOPLE, SPECS, EntitySpec, Kind
+from qbo_emulator.accounting import faults, names, payments, shapes, transactions
+from qbo_emulator.accounting.catalogue import CURRENCY_NAMES, PEOPLE, SPECS, EntitySpec, Kind
 from qbo_emulator.accounting.money import ZERO, cents, optional_decimal
 from qbo_emulator.accounting.payments import Application, applications
 from qbo_emulator.accounting.store import Entry, Realm, Record
@@ -62,6 +62,7 @@ class Ledger:
         spec = SPECS[entity]
         if not isinstance(body, dict):
             raise faults.malformed(f"the {entity} body must be a JSON object")
+        shapes.check(body, "")
         operation = operation.lower()
         include = include.lower()
         if operation == "delete":
@@ -359,6 +360,9 @@ def _exchange_rate(rec: Record) -> None:
     for key in ("SourceCurrencyCode", "Rate", "AsOfDate"):
         if rec.get(key) in (None, ""):
             raise faults.required(key)
+    if rec["SourceCurrencyCode"] not in CURRENCY_NAMES:
+        raise faults.invalid_reference("SourceCurrencyCode")
+    rec["AsOfDate"] = rec["AsOfDate"][:10]
     rate = optional_decimal(rec["Rate"], "Rate")
     if rate is None or rate <= ZERO:
         raise faults.business("Rate must be positive.", "Rate")

@@ -9,6 +9,8 @@ from qbo_emulator.accounting.faults import ApiFault, validation
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0")
+# QBO keeps amounts within 15 significant digits; beyond this an amount cannot be stored exactly.
+MAX_AMOUNT = Decimal("1e13")
 
 
 def to_decimal(value: Any, element: str) -> Decimal:
@@ -26,7 +28,7 @@ def to_decimal(value: Any, element: str) -> Decimal:
             raise _bad_amount(element, value) from None
     else:
         raise _bad_amount(element, value)
-    if not result.is_finite():
+    if not result.is_finite() or abs(result) >= MAX_AMOUNT:
         raise _bad_amount(element, value)
     return result
 
@@ -38,7 +40,19 @@ def optional_decimal(value: Any, element: str) -> Decimal | None:
 
 
 def cents(value: Decimal) -> Decimal:
+    """Round to cents; a computed amount too large to hold (qty x price, x rate) is a fault."""
+    if not value.is_finite() or abs(value) >= MAX_AMOUNT:
+        raise _out_of_range()
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _out_of_range() -> ApiFault:
+    return validation(
+        "6000",
+        "A business validation error has occurred while processing your request",
+        "Business Validation Error: The amount is out of range.",
+        "Amount",
+    )
 
 
 def _bad_amount(element: str, value: Any) -> ApiFault:

@@ -240,7 +240,12 @@ def _term(realm: Realm, rec: Record, old: Record | None) -> None:
     if len(name) > 31:
         raise faults.business("Term Name must be at most 31 characters.", "Name")
     if rec.get("DayOfMonthDue") is not None:
+        # shapes.check made these whole numbers; the calendar bounds them further.
+        if not 1 <= rec["DayOfMonthDue"] <= 31:
+            raise faults.invalid_property("DayOfMonthDue")
         rec["Type"] = "DATE_DRIVEN"
+        rec["DueNextMonthDays"] = rec.get("DueNextMonthDays", 0)
+        rec.pop("DueDays", None)
     else:
         rec["Type"] = "STANDARD"
         days = rec.get("DueDays", 0)

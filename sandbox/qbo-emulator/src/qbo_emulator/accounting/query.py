@@ -192,9 +192,11 @@ def _sort_key(value: Any) -> tuple[int, Any]:
         return (1, Decimal(value))
     text = str(value)
     try:
-        return (1, Decimal(text))
+        number = Decimal(text)
     except InvalidOperation:
         return (2, text.casefold())
+    # "NaN" and "Infinity" are names here, not numbers: NaN cannot even be ordered.
+    return (1, number) if number.is_finite() else (2, text.casefold())
 
 
 def _coerce(stored: Any, wanted: Any, path: tuple[str, ...]) -> tuple[Any, Any]:
@@ -208,9 +210,12 @@ def _coerce(stored: Any, wanted: Any, path: tuple[str, ...]) -> tuple[Any, Any]:
             pass
     if isinstance(stored, int | Decimal) or isinstance(wanted, Decimal):
         try:
-            return Decimal(str(stored)), Decimal(str(wanted))
+            left, right = Decimal(str(stored)), Decimal(str(wanted))
         except InvalidOperation:
             pass
+        else:
+            if left.is_finite() and right.is_finite():
+                return left, right
     return str(stored).casefold(), str(wanted).casefold()
 
 

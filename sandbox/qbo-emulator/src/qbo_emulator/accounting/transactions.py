@@ -107,7 +107,8 @@ def document(realm: Realm, entity: str, rec: Record, old: Record | None, today: 
         total = _sales_lines(realm, rec, lines)
     else:
         total = _expense_lines(realm, rec, lines)
-    tax = optional_decimal((rec.get("TxnTaxDetail") or {}).get("TotalTax"), "TotalTax")
+    tax_detail = rec.get("TxnTaxDetail") or {}
+    tax = optional_decimal(tax_detail.get("TotalTax"), "TxnTaxDetail.TotalTax")
     if tax:
         total += tax
     rec["TotalAmt"] = cents(total)
@@ -274,8 +275,24 @@ def _due_date(realm: Realm, entity: str, rec: Record) -> None:
         return
     rec["SalesTermRef"] = named(term, "Name")
     if term.get("Type") == "DATE_DRIVEN":
-        day = int(term.get("DayOfMonthDue") or 1)
-        month = txn_date.replace(day=1) + timedelta(days=32)
-        rec["DueDate"] = month.replace(day=min(day, 28)).isoformat()
+        due = date_driven_due(
+            txn_date, int(term["DayOfMonthDue"]), int(term.get("DueNextMonthDays") or 0)
+        )
+        rec["DueDate"] = due.isoformat()
     else:
         rec["DueDate"] = (txn_date + timedelta(days=int(term.get("DueDays") or 0))).isoformat()
+
+
+def date_driven_due(txn_date: date, day_of_month: int, next_month_days: int) -> date:
+    """Due on `day_of_month` (or the month's last day); moved a month on when the document is
+    dated after that day or fewer than `next_month_days` days before it."""
+    due = _day_in_month(txn_date.year, txn_date.month, day_of_month)
+    if txn_date > due or (due - txn_date).days < next_month_days:
+        year, month = divmod(txn_date.year * 12 + txn_date.month, 12)
+        due = _day_in_month(year, month + 1, day_of_month)
+    return due
+
+
+def _day_in_month(year: int, month: int, day: int) -> date:
+    last = (date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)).day
+    return date(year, month, min(day, last))
