@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -18,6 +20,7 @@ from oauth_gateway.config import DEV_TOKEN_KEYS, Settings
 from oauth_gateway.custody.intuit import InvalidGrant
 from oauth_gateway.custody.keyring import KeyRing
 from oauth_gateway.custody.model import TokenGrant
+from oauth_gateway.custody.refresher import utc_now
 from oauth_gateway.edge import Edge, build_edge
 from oauth_gateway.tenants.outbox_events import OutboxTenantEventSink
 from oauth_gateway.tenants.tables import tenant_tables
@@ -142,7 +145,11 @@ class Gateway:
         await self.client.aclose()
 
 
-def gateway(sessions: async_sessionmaker[AsyncSession], vault: Any) -> Gateway:
+def gateway(
+    sessions: async_sessionmaker[AsyncSession],
+    vault: Any,
+    clock: Callable[[], datetime] = utc_now,
+) -> Gateway:
     operator_key = secrets.token_urlsafe(24)
     settings = Settings(
         public_base_url=BASE,
@@ -159,6 +166,7 @@ def gateway(sessions: async_sessionmaker[AsyncSession], vault: Any) -> Gateway:
         events=OutboxTenantEventSink(Outbox(plumbing_tables(metadata))),
         oauth=intuit,
         vault=vault,
+        clock=clock,
     )
     app = FastAPI()
     edge.mount(app)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -210,3 +211,61 @@ async def test_reconnect_url_accepts_only_the_same_company(gw: Gateway) -> None:
     assert view["state"] == "connected"
     assert view["reconnect_url"] is None
     assert await gw.tokens(tenant) == 1
+
+
+async def test_connect_page_shows_the_tenant_name_escaped(gw: Gateway) -> None:
+    tenant_id = f"t-{uuid.uuid4().hex[:12]}"
+    name = "Zoë & <Partners> Ltd"
+    resp = await gw.client.post(
+        "/v1/tenants", json={"tenant_id": tenant_id, "name": name}, headers=gw.auth
+    )
+    assert resp.status_code == 201
+    gw.tenants.append(tenant_id)
+    page = await gw.client.get(await gw.link(tenant_id))
+    assert page.status_code == 200
+    assert "<em>Zoë &amp; &lt;Partners&gt; Ltd</em>" in page.text
+    assert "<Partners>" not in page.text
+
+
+class StepClock:
+    """The gateway's clock seam: real time plus whatever the test has moved it on by."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
+@pytest.fixture
+async def timed(
+    gateway_sessions: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[tuple[Gateway, StepClock]]:
+    clock = StepClock()
+    custody = replica(gateway_sessions, FakeIntuit(), RecordedEvents(), dev_keyring())
+    gw = gateway(gateway_sessions, custody.vault, clock)
+    await gw.edge.keys.install([gw.operator_key], clock())
+    yield gw, clock
+    await gw.cleanup()
+
+
+async def test_state_works_for_ten_minutes_and_not_after(
+    timed: tuple[Gateway, StepClock],
+) -> None:
+    gw, clock = timed
+    late_tenant, in_time_tenant = await gw.new_tenant(), await gw.new_tenant()
+    late_state = await gw.start(late_tenant)
+    in_time_state = await gw.start(in_time_tenant)
+
+    clock.offset = timedelta(minutes=9, seconds=50)
+    in_time = await gw.callback(code=gw.intuit.approve(), state=in_time_state, realmId=realm())
+    assert in_time.status_code == 303
+    assert outcome(in_time.headers["location"])["qbsync_outcome"] == ["connected"]
+
+    clock.offset = timedelta(minutes=10, seconds=10)
+    exchanges = gw.intuit.exchanges
+    late = await gw.callback(code=gw.intuit.approve(), state=late_state, realmId=realm())
+    assert late.status_code == 400
+    assert "expired or was already used" in late.text
+    assert gw.intuit.exchanges == exchanges  # an expired state never reaches Intuit
+    assert await gw.tokens(late_tenant) == 0

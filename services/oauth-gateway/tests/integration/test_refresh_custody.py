@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import pytest
 from custody_fakes import FakeIntuit, RecordedEvents
@@ -17,9 +20,10 @@ from oauth_gateway.custody.errors import (
     TokenUnavailable,
     UnknownTenant,
 )
+from oauth_gateway.custody.intuit import InvalidGrant
 from oauth_gateway.custody.job import RefreshJob
 from oauth_gateway.custody.keyring import KeyRing, generate_key
-from oauth_gateway.custody.model import fingerprint
+from oauth_gateway.custody.model import TokenGrant, fingerprint
 
 pytestmark = pytest.mark.integration
 
@@ -250,3 +254,87 @@ async def test_many_tenants_refreshing_at_once_all_keep_a_valid_refresh_token(
     secrets = {t.access_token for t in issued} | set(intuit.valid_refresh)
     assert len({t.access_token for t in issued}) == len(tenants)
     assert not [s for s in secrets if s in caplog.text]
+
+
+async def test_compare_and_swap_refuses_a_late_writer_and_keeps_the_newer_row(
+    gateway_sessions: Sessions, new_tenant: NewTenant, keyring: KeyRing
+) -> None:
+    intuit = FakeIntuit()
+    gw = replica(gateway_sessions, intuit, RecordedEvents(), keyring)
+    tenant = await new_tenant()
+    await connect(gateway_sessions, gw.vault, tenant, intuit.grant())
+    async with gateway_sessions() as session:
+        read_by_late_writer = await gw.repository.load(session, tenant)
+    assert read_by_late_writer is not None
+    assert read_by_late_writer.generation == 1
+    newer = intuit.grant()
+    await connect(gateway_sessions, gw.vault, tenant, newer)  # a reconnect lands first
+
+    now = datetime.now(UTC)
+    late = read_by_late_writer.after_refresh(intuit.grant(), now)
+    async with gateway_sessions.begin() as session:
+        swapped = await gw.repository.compare_and_swap(session, late, 1, now)
+    assert swapped is False
+    async with gateway_sessions() as session:
+        kept = await gw.repository.load(session, tenant)
+    assert kept is not None
+    assert kept.generation == 2
+    assert (kept.access_token, kept.refresh_token) == (newer.access_token, newer.refresh_token)
+
+
+class _ReconnectBeforeNextLock:
+    """Session factory seam: runs one pending action just before the next transaction begins.
+
+    Lets a test land a reconnect exactly between the refresher's invalid_grant and its re-read,
+    which no timing could reproduce reliably.
+    """
+
+    def __init__(self, sessions: Sessions) -> None:
+        self._sessions = sessions
+        self.pending: Callable[[], Awaitable[None]] | None = None
+
+    def __call__(self) -> AsyncSession:
+        return self._sessions()
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncSession]:
+        action, self.pending = self.pending, None
+        if action is not None:
+            await action()
+        async with self._sessions.begin() as session:
+            yield session
+
+
+async def test_invalid_grant_then_a_newer_generation_on_re_read_is_not_reauthorization(
+    gateway_sessions: Sessions, new_tenant: NewTenant, keyring: KeyRing
+) -> None:
+    seam = _ReconnectBeforeNextLock(gateway_sessions)
+    events = RecordedEvents()
+    tenant = await new_tenant()
+    reconnected: list[TokenGrant] = []
+
+    class IntuitRevokedMeanwhile(FakeIntuit):
+        async def refresh(self, refresh_token: str) -> TokenGrant:
+            self.refresh_calls += 1
+
+            async def reconnect() -> None:
+                grant = self.grant()
+                reconnected.append(grant)
+                await connect(gateway_sessions, gw.vault, tenant, grant)
+
+            seam.pending = reconnect
+            raise InvalidGrant("refresh_token: HTTP 400 invalid_grant")
+
+    intuit = IntuitRevokedMeanwhile()
+    gw = replica(cast(Sessions, seam), intuit, events, keyring)
+    old = intuit.grant()
+    await connect(gateway_sessions, gw.vault, tenant, old)
+    issued = await gw.vault.access_token(tenant, failed_token_sha256=fingerprint(old.access_token))
+    assert intuit.refresh_calls == 1
+    assert issued.access_token == reconnected[0].access_token
+    assert await tenant_state(gateway_sessions, tenant) == "connected"
+    assert "reauthorization_required" not in events.of(tenant)
+    async with gateway_sessions() as session:
+        row = await gw.repository.load(session, tenant)
+    assert row is not None
+    assert (row.generation, row.reauth_required_at) == (2, None)
