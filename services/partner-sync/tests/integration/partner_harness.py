@@ -224,6 +224,7 @@ def make_service(
     tokens: TokenProvider | None = None,
     max_wait: float = 5.0,
     limits_for: Callable[[str], RealmLimits] | None = None,
+    http: httpx.AsyncBaseTransport | None = None,
 ) -> ServiceUnderTest:
     """partner-sync wired like production, except: static token, fixed settings, private queue."""
     settings = ServiceSettings(
@@ -242,7 +243,7 @@ def make_service(
     tokens = tokens or StaticTokenProvider.single(
         h.tenant, access_token=TOKEN, realm_id=h.realm, api_base_url=h.emulator_url
     )
-    transport = TracingTransport(httpx.AsyncHTTPTransport())
+    transport = TracingTransport(http or httpx.AsyncHTTPTransport())
     qbo = QBOClient(
         tokens,
         limiter=InMemoryRateLimiter(limits_for=limits_for),

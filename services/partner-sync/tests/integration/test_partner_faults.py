@@ -8,9 +8,11 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from partner_harness import TOKEN, Harness, ServiceUnderTest, make_service, wait_until
 
@@ -62,23 +64,32 @@ async def test_qbo_errors_and_lost_responses_are_retried_without_loss_or_duplica
     sut = make_service(harness, max_attempts=10)
     await sut.start()
     harness.services.append(sut)
-    await harness.admin(
-        "PUT",
-        "/faults",
-        json={"error_rate": 0.2, "error_status": 503, "drop_after_commit_rate": 0.2, "seed": 7},
-    )
-    names = [f"Flaky Partner {i}" for i in range(8)]
-    for i, name in enumerate(names):
-        await harness.upsert(f"f-{i}", name)
-    for i in range(len(names)):
-        [result] = await harness.result(f"f-{i}", within=40)
-        assert result["type"] == "qbsync.partner.synced.v1", str(result["data"])
+    # F8's mix, one fault shape at a time: JSON 503 with responses lost after QBO committed,
+    # a 500, and the HTML 503 page QBO's edge serves.
+    shapes = [
+        {"error_rate": 0.2, "error_status": 503, "drop_after_commit_rate": 0.2, "seed": 7},
+        {"error_rate": 0.3, "error_status": 500, "seed": 8},
+        {"error_rate": 0.3, "error_status": 503, "html_503": True, "seed": 9},
+    ]
+    names: list[str] = []
+    injected = 0
+    for n, shape in enumerate(shapes):
+        await harness.admin("PUT", "/faults", json=shape)
+        batch = [f"Flaky Partner {n}-{i}" for i in range(5)]
+        for name in batch:
+            await harness.upsert(f"f-{name[14:]}", name)
+        for name in batch:
+            [result] = await harness.result(f"f-{name[14:]}", within=40)
+            assert result["type"] == "qbsync.partner.synced.v1", str(result["data"])
+        stats = (await harness.admin("GET", "/stats")).json()
+        # The emulator really failed some of our calls with this shape.
+        assert stats["injected_faults"] > injected, shape
+        injected = stats["injected_faults"]
+        names.extend(batch)
     await harness.admin("PUT", "/faults", json={})
     customers = await harness.qbo_records("Customer")
     for name in names:
         assert len([c for c in customers if c["DisplayName"] == name]) == 1
-    stats = (await harness.admin("GET", "/stats")).json()
-    assert stats["injected_faults"] > 0  # the emulator really failed some of our calls
 
 
 class RevocableTokens(StaticTokenProvider):
@@ -192,13 +203,31 @@ async def test_sigkill_after_the_qbo_create_then_restart_finds_the_record(
     assert await asyncio.to_thread(restarted.wait, 30) == 0
 
 
+class RequestLog(httpx.AsyncBaseTransport):
+    """Every request sent to QBO, with when it left and when (and with what status) it came back."""
+
+    def __init__(self) -> None:
+        self._inner = httpx.AsyncHTTPTransport()
+        self.exchanges: list[tuple[float, float, int]] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        sent = time.monotonic()
+        response = await self._inner.handle_async_request(request)
+        self.exchanges.append((sent, time.monotonic(), response.status_code))
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
 @pytest.mark.slow
 async def test_a_429_backs_the_realm_off_for_a_minute_and_nothing_is_lost(
     harness: Harness,
 ) -> None:
     """F8: after a 429 no request reaches QBO for 60 s; the waiting work completes after it."""
     await harness.admin("PUT", "/limits", json={"per_minute": 3})
-    sut = make_service(harness, max_wait=90.0)
+    log = RequestLog()
+    sut = make_service(harness, max_wait=90.0, http=log)
     await sut.start()
     harness.services.append(sut)
     started = asyncio.get_running_loop().time()
@@ -212,6 +241,13 @@ async def test_a_429_backs_the_realm_off_for_a_minute_and_nothing_is_lost(
     # Throttled calls count in QBO's window too, so a second 429 can follow the first back-off;
     # each one costs a full minute of silence, never a burst of retries.
     assert 1 <= stats["throttled"] <= 6
+    throttled_at = [back for _, back, status in log.exchanges if status == 429]
+    assert len(throttled_at) == stats["throttled"]
+    for t429 in throttled_at:
+        # Requests already admitted when the 429 came back may still leave just after it (a
+        # second of grace); nothing else may leave until the minute is over.
+        early = [sent - t429 for sent, _, _ in log.exchanges if t429 + 1.0 < sent < t429 + 60]
+        assert early == [], f"requests {early} s after a 429"
     customers = await harness.qbo_records("Customer")
     for i in range(5):
         assert len([c for c in customers if c["DisplayName"] == f"Throttled Partner {i}"]) == 1
