@@ -6,7 +6,7 @@ import asyncio
 from datetime import UTC, datetime
 
 import pytest
-from partner_harness import Harness, ServiceUnderTest
+from partner_harness import Harness, ServiceUnderTest, wait_until
 
 from qbsync_common.contract import events
 
@@ -350,3 +350,145 @@ async def test_vendor_tax_id_goes_to_tax_identifier(
     assert result["type"] == "qbsync.partner.synced.v1", str(result["data"])
     [vendor] = await harness.qbo_named("Taxed Vendor", "Vendor")
     assert vendor["TaxIdentifier"] == "12-3456789"
+
+
+async def test_key_whose_record_is_gone_and_no_name_match_creates_a_new_record(
+    harness: Harness, running: ServiceUnderTest
+) -> None:
+    await harness.upsert("c-16", "Vanished Before")
+    [first] = await harness.result("c-16")
+    await harness.fetch(
+        "UPDATE {s}.partners SET sync_key='999998', sync_token='0' "
+        "WHERE tenant_id=$1 AND partner_id='c-16'",
+        harness.tenant,
+    )
+    # Renamed upstream too: no QBO record carries the new name, so nothing can be adopted.
+    await harness.upsert("c-16", "Vanished After", version=2)
+    results = await harness.result("c-16", count=2)
+    assert results[1]["type"] == "qbsync.partner.synced.v1", str(results[1]["data"])
+    assert results[1]["data"]["adopted"] is False
+    [record] = await harness.qbo_named("Vanished After")
+    assert results[1]["data"]["sync_key"] == record["Id"] != first["data"]["sync_key"]
+    history = await harness.history("c-16")
+    assert [h["action"] for h in history] == ["created", "key-dropped", "created"]
+    assert history[1]["qbo_id"] == "999998"
+    row = await harness.partner_row("c-16")
+    assert row is not None and row["sync_key"] == record["Id"] and row["key_generation"] == 1
+
+
+async def test_a_name_held_by_an_employee_fails_a_client_and_suffixes_a_vendor(
+    harness: Harness, running: ServiceUnderTest
+) -> None:
+    """Employees are never adopted (they are not customers or vendors) and not indexed. A client
+    keeps its bare name under the default rule, so it fails with a reason naming the Employee
+    for an operator to resolve; a vendor takes the rule's suffix and is created."""
+    made = await harness.qbo_api("POST", "employee", json={"DisplayName": "Pat Employee"})
+    assert made.status_code == 200, made.text
+    await harness.upsert("c-17", "Pat Employee")
+    [client] = await harness.result("c-17")
+    assert client["type"] == "qbsync.partner.sync_failed.v1", str(client["data"])
+    assert client["data"]["reason_code"] == "name-conflict"
+    assert "Employee" in client["data"]["message"]
+    assert await harness.qbo_named("Pat Employee") == []
+
+    await harness.upsert("v-17", "Pat Employee", kind="vendor")
+    [vendor] = await harness.result("v-17")
+    assert vendor["type"] == "qbsync.partner.synced.v1", str(vendor["data"])
+    [record] = await harness.qbo_named("Pat Employee (V)", "Vendor")
+    assert vendor["data"]["sync_key"] == record["Id"]
+
+
+async def test_a_record_edited_in_qbo_between_our_writes_is_reread_and_updated(
+    harness: Harness, running: ServiceUnderTest
+) -> None:
+    await harness.upsert("c-18", "Edited Meanwhile", email="old@edited.example")
+    [first] = await harness.result("c-18")
+    key = first["data"]["sync_key"]
+    current = (await harness.qbo_api("GET", f"customer/{key}")).json()["Customer"]
+    edited = await harness.qbo_api(
+        "POST",
+        "customer",
+        json={"Id": key, "SyncToken": current["SyncToken"], "Notes": "by hand", "sparse": True},
+    )
+    assert edited.status_code == 200, edited.text
+    row = await harness.partner_row("c-18")
+    assert row is not None and row["sync_token"] == current["SyncToken"]  # ours is stale now
+    stale_before = await _refused_customer_writes(harness)
+
+    await harness.upsert("c-18", "Edited Meanwhile", version=2, email="new@edited.example")
+    results = await harness.result("c-18", count=2)
+    assert results[1]["type"] == "qbsync.partner.synced.v1", str(results[1]["data"])
+    [record] = await harness.qbo_named("Edited Meanwhile")
+    assert record["PrimaryEmailAddr"]["Address"] == "new@edited.example"
+    assert record["Notes"] == "by hand"
+    assert results[1]["data"]["sync_token"] == record["SyncToken"]
+    assert int(record["SyncToken"]) == int(current["SyncToken"]) + 2
+    assert (
+        await _refused_customer_writes(harness) == stale_before + 1
+    )  # QBO's 5010, then the re-read
+    assert [h["action"] for h in await harness.history("c-18")] == ["created", "updated"]
+
+
+async def _refused_customer_writes(harness: Harness) -> int:
+    stats = (await harness.admin("GET", "/stats")).json()
+    return sum(
+        c["count"]
+        for c in stats["calls"]
+        if c["method"] == "POST" and c["endpoint"] == "customer" and c["status"] == 400
+    )
+
+
+async def test_connecting_warms_the_name_index_so_a_first_partner_costs_one_call(
+    harness: Harness, running: ServiceUnderTest
+) -> None:
+    directory = running.service.directory
+    assert not directory.is_loaded(harness.tenant)
+    await harness.publish(
+        events.TenantConnected(realm_id=harness.realm, connected_at=datetime.now(UTC))
+    )
+
+    async def warm() -> bool:
+        return directory.is_loaded(harness.tenant)
+
+    await wait_until(warm, 15, "the name index loaded at connect")
+    before = running.transport.total_calls
+    await harness.upsert("c-19", "First After Connect")
+    [result] = await harness.result("c-19")
+    assert result["type"] == "qbsync.partner.synced.v1", str(result["data"])
+    assert running.transport.total_calls - before == 1
+
+
+async def test_a_customer_created_by_hand_is_indexed_from_the_webhook_and_adopted(
+    harness: Harness, running: ServiceUnderTest
+) -> None:
+    directory = running.service.directory
+    index = await directory.names(harness.tenant)
+    made = await harness.qbo_api("POST", "customer", json={"DisplayName": "Made By Hand"})
+    record = made.json()["Customer"]
+    await harness.publish(
+        events.QboEntitiesChanged(
+            realm_id=harness.realm,
+            entities=[
+                events.EntityChange(
+                    name="Customer",
+                    id=record["Id"],
+                    operation="Create",
+                    last_updated=datetime.fromisoformat(record["MetaData"]["LastUpdatedTime"]),
+                )
+            ],
+        )
+    )
+
+    async def indexed() -> bool:
+        return index.lookup("Made By Hand") is not None
+
+    await wait_until(indexed, 15, "the hand-made name in the index")
+    hit = index.lookup("Made By Hand")
+    assert hit is not None and hit.qbo_id == record["Id"] and hit.entity == "Customer"
+    refusals_before = await _refused_customer_writes(harness)
+    await harness.upsert("c-20", "Made By Hand")
+    [result] = await harness.result("c-20")
+    assert result["type"] == "qbsync.partner.synced.v1", str(result["data"])
+    assert result["data"]["adopted"] is True and result["data"]["sync_key"] == record["Id"]
+    # Adopted straight from the index: no create was tried and refused with 6240.
+    assert await _refused_customer_writes(harness) == refusals_before

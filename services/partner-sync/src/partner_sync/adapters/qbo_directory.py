@@ -1,24 +1,30 @@
 """partner-sync's use of QuickBooks: Customer/Vendor reads and writes plus a warm name index.
 
 QBO calls are the scarce resource (500/min per company). Each tenant's DisplayNames are loaded
-once per process (inactive records included, customers and vendors), then kept fresh from our own
-writes, so a brand-new partner costs a single create call instead of a query plus a create. The
-index may miss names created by hand in QBO: the create is then refused with 6240 (duplicate
-name) and `find_by_name` settles it, so a stale index costs one call, never a wrong record.
+once per process (inactive records included, customers and vendors) when the tenant connects or
+on first use, then kept fresh from our own writes and from Intuit's change notifications, so a
+brand-new partner costs a single create call instead of a query plus a create. The index may
+still miss a name (a notification not yet arrived): the create is then refused with 6240
+(duplicate name) and `find_by_name` settles it, so a stale index costs calls, never a wrong record.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from partner_sync.adapters.qbo_records import PartnerRecord, entity_for
 from qbo_client import QBOClient, TenantSession
-from qbo_client.errors import ObjectNotFoundError
+from qbo_client.errors import ObjectNotFoundError, QBOError
 from qbo_client.limiter import Priority
 from qbo_client.models import Customer, Vendor
 from qbo_client.query import Query
+
+log = logging.getLogger(__name__)
+ENTITIES: dict[str, type[PartnerRecord]] = {"Customer": Customer, "Vendor": Vendor}
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,7 @@ class NameEntry:
     qbo_id: str
     active: bool
     parent_id: str | None = None
+    updated: datetime | None = None  # QBO's LastUpdatedTime of the version we know
 
 
 def name_key(display_name: str) -> str:
@@ -52,8 +59,16 @@ class TenantNames:
         parent = (
             record.ParentRef.value if isinstance(record, Customer) and record.ParentRef else None
         )
-        self.by_name[key] = NameEntry(entity, record.Id, record.Active is not False, parent)
+        updated = record.MetaData.LastUpdatedTime if record.MetaData else None
+        self.by_name[key] = NameEntry(
+            entity, record.Id, record.Active is not False, parent, updated
+        )
         self.name_of[(entity, record.Id)] = key
+
+    def entry(self, entity: str, qbo_id: str) -> NameEntry | None:
+        key = self.name_of.get((entity, qbo_id))
+        hit = self.by_name.get(key) if key is not None else None
+        return hit if hit is not None and hit.qbo_id == qbo_id else None
 
     def lookup(self, display_name: str) -> NameEntry | None:
         return self.by_name.get(name_key(display_name))
@@ -106,10 +121,35 @@ class QboDirectory:
         """Reload from QBO on next use (e.g. after the tenant reconnected another company)."""
         self._names.pop(tenant_id, None)
 
-    def changed_in_qbo(self, tenant_id: str, entity: str, qbo_id: str) -> None:
+    def is_loaded(self, tenant_id: str) -> bool:
+        return tenant_id in self._names
+
+    async def changed_in_qbo(
+        self, tenant_id: str, entity: str, qbo_id: str, operation: str, last_updated: datetime
+    ) -> None:
+        """Apply one change Intuit notified: a created or updated record is read (one call) and
+        indexed under its current name, unless it is the version our own write already put there;
+        a deleted or merged one is forgotten. No index loaded: the next load reads QBO afresh."""
         index = self._names.get(tenant_id)
-        if index is not None:
+        if index is None or entity not in ENTITIES:
+            return
+        if operation not in ("Create", "Update"):
             index.drop(entity, qbo_id)
+            return
+        known = index.entry(entity, qbo_id)
+        if known is not None and known.updated is not None and known.updated >= last_updated:
+            return
+        try:
+            record = await self.session(tenant_id, background=True).get(ENTITIES[entity], qbo_id)
+        except ObjectNotFoundError:
+            index.drop(entity, qbo_id)
+            return
+        except QBOError as exc:
+            # Forgetting the entry is always safe: a miss costs a 6240 and a lookup later.
+            log.warning("could not read %s %s for the name index: %s", entity, qbo_id, exc)
+            index.drop(entity, qbo_id)
+            return
+        index.remember(record)
 
     async def remember(self, tenant_id: str, record: PartnerRecord) -> None:
         index = self._names.get(tenant_id)

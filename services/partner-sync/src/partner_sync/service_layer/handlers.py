@@ -167,15 +167,25 @@ class PartnerHandlers:
                 await self.request_sync(session, tenant, kind, partner_id, "connection-recovered")
         if waiting:
             log.info("tenant %s reconnected: re-driving %d partners", tenant, len(waiting))
+        if not self._pusher.directory.is_loaded(tenant):
+            # Warm the name index now, so the tenant's first partners cost one create each.
+            try:
+                await self._pusher.directory.names(tenant)
+            except Exception as exc:  # the index then loads on first use instead
+                log.warning("could not load tenant %s's QBO names at connect: %s", tenant, exc)
 
     async def on_qbo_entities_changed(self, delivery: Delivery) -> None:
-        """Intuit's webhook: names we cached for changed customers/vendors may be stale."""
+        """Intuit's webhook: keep the name index in step with customers/vendors changed in QBO
+        (names created by hand included, so a partner of that name is adopted without a 6240)."""
         data = cast(events.QboEntitiesChanged, delivery.data)
         for change in data.entities:
-            if change.name in ("Customer", "Vendor") and change.operation != "Create":
-                self._pusher.directory.changed_in_qbo(
-                    delivery.envelope.tenantid, change.name, change.id
-                )
+            await self._pusher.directory.changed_in_qbo(
+                delivery.envelope.tenantid,
+                change.name,
+                change.id,
+                change.operation,
+                change.last_updated,
+            )
         async with delivery.transaction():
             pass  # only the inbox row: the index is process memory
 
