@@ -245,6 +245,32 @@ def test_multicurrency_rules(
         line = sales_line(item_id, "200")
         no_currency = {"CustomerRef": {"value": cust["Id"]}, "Line": [line]}
         assert fault_code(c.post("invoice", json=no_currency)) == "2020"
+        # Even a home-currency customer's documents need CurrencyRef once multicurrency is on.
+        home = ok(c.post("customer", json={"DisplayName": "Home Inc"}))["Customer"]
+        assert home["CurrencyRef"]["value"] == "USD"
+        home_invoice = {"CustomerRef": {"value": home["Id"]}, "Line": [line]}
+        missing = c.post("invoice", json=home_invoice).json()["Fault"]["Error"][0]
+        assert (missing["code"], missing["element"]) == ("2020", "CurrencyRef")
+        vendor = ok(c.post("vendor", json={"DisplayName": "Home Supplies"}))["Vendor"]
+        expense = c.get("query", params={"query": "select * from Account where Name = 'Utilities'"})
+        bill_line = {
+            "Amount": 10,
+            "DetailType": "AccountBasedExpenseLineDetail",
+            "AccountBasedExpenseLineDetail": {
+                "AccountRef": {"value": expense.json()["QueryResponse"]["Account"][0]["Id"]}
+            },
+        }
+        bill = {"VendorRef": {"value": vendor["Id"]}, "Line": [bill_line]}
+        assert fault_code(c.post("bill", json=bill)) == "2020"
+        usd_bill = ok(c.post("bill", json={**bill, "CurrencyRef": {"value": "USD"}}))["Bill"]
+        assert (usd_bill["ExchangeRate"], usd_bill["HomeTotalAmt"]) == (1, 10)
+        payment = {
+            "CustomerRef": {"value": home["Id"]},
+            "TotalAmt": 5,
+            "Line": [],
+        }
+        assert fault_code(c.post("payment", json=payment)) == "2020"
+        assert ok(c.post("payment", json={**payment, "CurrencyRef": {"value": "USD"}}))
         invoice = ok(
             c.post(
                 "invoice",

@@ -49,8 +49,9 @@ def _currency(realm: Realm, rec: Record, party: Record) -> None:
     ref = rec.get("CurrencyRef")
     code = ref.get("value") if isinstance(ref, dict) else None
     if not code:
-        if party_code != realm.home_currency:
-            # With multicurrency on QBO wants CurrencyRef on a foreign-currency transaction.
+        if realm.multicurrency:
+            # QBO.md §3.6-3.8, §7.2: once multicurrency is on, every transaction names its
+            # currency, even one in the home currency.
             raise faults.required("CurrencyRef")
         code = party_code
     code = str(code).upper()
