@@ -154,3 +154,56 @@ async def test_unsync_payment_deletes_it_in_qbo(world: World, api: httpx.AsyncCl
     assert response.json()["status"] == "unsynced"
     gone = world.record("Payment", payment["Id"])
     assert gone["deleted"] is True
+
+
+async def test_history_links_event_operation_requestid_intuit_tid_and_qbo_record(
+    world: World, api: httpx.AsyncClient
+) -> None:
+    event = up.invoice()
+    event_id = await world.deliver(event)
+
+    body = (await api.get(f"/documents/invoice/{event.invoice_id}", headers=KEY)).json()
+    [entry] = body["history"]
+    assert entry["outcome"] == "created"
+    assert entry["event_id"] == event_id
+    assert entry["operation_id"] == body["operation_id"]
+    assert entry["request_id"] == body["request_id"]
+    assert entry["request_id"]
+    [qbo] = world.records("Invoice")
+    assert (entry["sync_key"], entry["sync_token"]) == (qbo["Id"], qbo["SyncToken"])
+    # The emulator stamps every answer with a fresh intuit_tid, as QBO does.
+    assert entry["intuit_tid"]
+    assert body["intuit_tid"] == entry["intuit_tid"]
+
+
+async def test_refused_create_keeps_its_requestid_and_intuit_tid_in_history(
+    world: World, api: httpx.AsyncClient
+) -> None:
+    other = world.customer(f"Other {world.tenant}")
+    world.qbo(
+        "POST",
+        "invoice",
+        json={
+            "CustomerRef": {"value": other},
+            "DocNumber": "TAKEN-1",
+            "Line": [
+                {
+                    "Amount": 5,
+                    "DetailType": "SalesItemLineDetail",
+                    "SalesItemLineDetail": {"ItemRef": {"value": world.item_id("Services")}},
+                }
+            ],
+        },
+    )
+    event = up.invoice(number="TAKEN-1")
+    event_id = await world.deliver(event)
+
+    body = (await api.get(f"/documents/invoice/{event.invoice_id}", headers=KEY)).json()
+    assert body["status"] == "failed"
+    [entry] = body["history"]
+    assert entry["outcome"] == "failed"
+    assert entry["event_id"] == event_id
+    assert entry["reason_code"] == "qbo-validation"
+    assert entry["request_id"] and entry["request_id"] == body["request_id"]
+    assert entry["intuit_tid"]
+    assert entry["sync_key"] is None

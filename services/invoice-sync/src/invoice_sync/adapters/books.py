@@ -165,6 +165,7 @@ def _document(doc: Transaction) -> QboDocument:
         total=doc.TotalAmt if doc.TotalAmt is not None else Decimal(0),
         balance=getattr(doc, "Balance", None) or Decimal(0),
         currency=doc.CurrencyRef.value if doc.CurrencyRef else None,
+        intuit_tid=doc.intuit_tid,
     )
 
 

@@ -201,6 +201,7 @@ async def _create(
             exc.message,
             operation=operation,
             generation=generation + 1,
+            request_id=rid,
             intuit_tid=exc.intuit_tid,
         )
         return

@@ -96,10 +96,12 @@ async def failed(
     *,
     operation: str,
     generation: int,
+    request_id: str | None = None,
     intuit_tid: str | None = None,
 ) -> None:
     """`generation` is bumped by the caller after QBO refused a write, so that a later attempt
-    gets a fresh requestid instead of QBO's replay of the refusal."""
+    gets a fresh requestid instead of QBO's replay of the refusal. `request_id` and `intuit_tid`
+    name the refused QBO call, when there was one."""
     values = row_of(
         tenant_id,
         doc,
@@ -111,6 +113,9 @@ async def failed(
         generation=generation,
         intuit_tid=intuit_tid,
     )
+    if request_id is not None:
+        # Only a refused QBO call has one; other failures keep the row's last requestid.
+        values["request_id"] = request_id
     await repo.save_document(session, values)
     await repo.add_history(
         session,
@@ -122,6 +127,7 @@ async def failed(
         reason_code=reason,
         message=message,
         operation_id=operation,
+        request_id=request_id,
         intuit_tid=intuit_tid,
     )
     event = DocumentSyncFailed(

@@ -25,6 +25,8 @@ class QboDocument:
     total: Decimal
     balance: Decimal
     currency: str | None
+    # QBO's intuit_tid of the write that produced this document; None when it was read.
+    intuit_tid: str | None = None
 
 
 @dataclass(frozen=True)
