@@ -191,6 +191,22 @@ def test_the_ingress_routes_only_the_gateways_public_paths(base: list[Obj]) -> N
         assert not path.startswith(PRIVATE_PREFIXES), path
 
 
+def _nginx_size(value: str) -> int:
+    """nginx's size syntax (client_max_body_size): bytes, or k/m/g suffixes in powers of 1024."""
+    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
+    suffix = value[-1].lower()
+    return int(value[:-1]) * units[suffix] if suffix in units else int(value)
+
+
+def test_the_ingress_admits_the_webhook_bodies_the_gateway_accepts(base: list[Obj]) -> None:
+    """B4 sends 2 MB webhook bodies: nginx must pass them, and refuse exactly what the app would."""
+    [ingress] = _by_kind(base, "Ingress")
+    limit = ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"]
+    max_body = importlib.import_module("oauth_gateway.webhooks.routes").MAX_BODY
+    assert _nginx_size(limit) == max_body
+    assert max_body >= 2 * 1000 * 1000
+
+
 def test_only_qbsync_services_and_the_ingress_controller_reach_the_gateway(base: list[Obj]) -> None:
     policies = _by_kind(base, "NetworkPolicy")
     default_deny = [

@@ -13,8 +13,10 @@ import pytest
 from custody_fakes import FakeIntuit, RecordedEvents
 from custody_harness import replica
 from edge_harness import SCHEMA, VERIFIER, Gateway, dev_keyring, gateway
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from oauth_gateway.webhooks.routes import MAX_BODY
 from oauth_gateway.webhooks.signature import sign
 
 pytestmark = pytest.mark.integration
@@ -143,3 +145,58 @@ async def test_authentic_but_unreadable_delivery_is_acknowledged_without_effect(
         "qbsync_webhook_deliveries_total", {"service": "oauth-gateway", "outcome": "malformed"}
     )
     assert samples == 1.0
+
+
+def webhook_count(gw: Gateway, outcome: str) -> float:
+    value = gw.edge.metrics.registry.get_sample_value(
+        "qbsync_webhook_deliveries_total", {"service": "oauth-gateway", "outcome": outcome}
+    )
+    return value or 0.0
+
+
+async def test_a_body_over_the_limit_gets_413_is_counted_and_publishes_nothing(
+    gw: Gateway,
+) -> None:
+    tenant, company = await connected(gw)
+    before = await gw.events(tenant)
+    body = legacy(company, entities=MAX_BODY // 100)
+    assert len(body) > MAX_BODY
+    resp = await post(gw, body, sign(VERIFIER, body))
+    assert resp.status_code == 413
+    assert webhook_count(gw, "too_large") == 1.0
+    assert webhook_count(gw, "accepted") == 0.0
+    assert await gw.events(tenant) == before
+    assert await deliveries(gw, body) == 0
+
+
+def change(realm: str, operation: str, last_updated: str) -> bytes:
+    entity = {"name": "Invoice", "id": "42", "operation": operation, "lastUpdated": last_updated}
+    notes = [{"realmId": realm, "dataChangeEvent": {"entities": [entity]}}]
+    return json.dumps({"eventNotifications": notes}).encode()
+
+
+async def test_out_of_order_deliveries_each_publish_their_own_change(gw: Gateway) -> None:
+    """Intuit may deliver an older change after a newer one: neither is dropped or merged.
+
+    Consumers re-read the entity from QBO, so order does not decide the outcome; each event
+    carries its own lastUpdated so a consumer can also tell which change is newer.
+    """
+    tenant, company = await connected(gw)
+    newer = change(company, "Update", "2026-03-20T12:05:00.000Z")
+    older = change(company, "Create", "2026-03-20T12:01:00.000Z")
+    for body in (newer, older):
+        assert (await post(gw, body, sign(VERIFIER, body))).status_code == 200
+    async with gw.sessions() as session:
+        rows = await session.execute(
+            text(
+                f"SELECT body FROM {SCHEMA}.outbox WHERE headers->>'tenantid' = :t "
+                "AND routing_key = 'qbsync.qbo.entities_changed.v1' ORDER BY seq"
+            ),
+            {"t": tenant},
+        )
+        published = [json.loads(bytes(r[0]))["data"]["entities"] for r in rows]
+    assert [[(e["operation"], e["last_updated"][:16]) for e in p] for p in published] == [
+        [("Update", "2026-03-20T12:05")],
+        [("Create", "2026-03-20T12:01")],
+    ]
+    assert webhook_count(gw, "accepted") == 2.0

@@ -29,6 +29,7 @@ class Outcome(StrEnum):
     DUPLICATE = "duplicate"
     BAD_SIGNATURE = "bad_signature"
     MALFORMED = "malformed"
+    TOO_LARGE = "too_large"
 
 
 class WebhookReceiver:
@@ -52,6 +53,10 @@ class WebhookReceiver:
         outcome = await self._receive(body, signature)
         self._metrics.webhook(outcome.value)
         return outcome
+
+    def too_large(self) -> None:
+        """Count a delivery refused (413) before its body was read or authenticated."""
+        self._metrics.webhook(Outcome.TOO_LARGE.value)
 
     async def _receive(self, body: bytes, signature: str | None) -> Outcome:
         # Authenticate the raw bytes before even parsing them: forged bodies cost us one HMAC.
