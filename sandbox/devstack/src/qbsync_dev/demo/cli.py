@@ -3,9 +3,10 @@
     qbsync-demo story [--timeout 120]          play the demo tenant's story, print the results
     qbsync-demo publish <type> <json-file>     validate one event against the contract, publish it
 
-Defaults match `make run`; QBSYNC_DEMO_GATEWAY_URL, QBSYNC_DEMO_EMULATOR_URL,
-QBSYNC_DEMO_BROKER_URL and QBSYNC_DEMO_OPERATOR_KEY point it elsewhere. Exit codes: 0 done,
-1 the story is incomplete (what is missing is printed), 2 bad input or the stack is not reachable.
+Defaults match `make run` (its QBSYNC_DEV_<NAME>_PORT included); QBSYNC_DEMO_GATEWAY_URL,
+QBSYNC_DEMO_EMULATOR_URL, QBSYNC_DEMO_BROKER_URL and QBSYNC_DEMO_OPERATOR_KEY point it elsewhere.
+Exit codes: 0 done, 1 the story is incomplete (what is missing is printed), 2 bad input or the
+stack is not reachable.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ import asyncio
 import sys
 from pathlib import Path
 
+import httpx
 from aio_pika.exceptions import AMQPException
 
 from qbsync_common.messaging.publisher import PublishFailed
 from qbsync_dev.demo.environment import DEMO_TENANT, DemoEnvironment
-from qbsync_dev.demo.player import StoryError, play
+from qbsync_dev.demo.player import PaymentNotRecorded, StoryError, StoryReport, play
 from qbsync_dev.demo.publish import InvalidEvent, envelope_from_json, publish
 
 
@@ -44,8 +46,16 @@ def _parser() -> argparse.ArgumentParser:
 async def _story(env: DemoEnvironment, tenant_id: str, timeout_s: float) -> int:
     try:
         report = await play(env, tenant_id, timeout_s=timeout_s)
+    except PaymentNotRecorded as exc:
+        print(f"story INCOMPLETE: {exc}", file=sys.stderr)
+        _print_unmet(exc.report)
+        return 2
     except StoryError as exc:
         print(f"cannot play the story: {exc}", file=sys.stderr)
+        return 2
+    except httpx.HTTPError as exc:
+        # Any other HTTP call that failed: say which service did not answer, not a traceback.
+        print(f"cannot play the story: {_http_failure(env, exc)}", file=sys.stderr)
         return 2
     except (OSError, AMQPException, PublishFailed) as exc:
         print(f"cannot play the story: broker at {env.broker_display}: {exc!r}", file=sys.stderr)
@@ -54,9 +64,23 @@ async def _story(env: DemoEnvironment, tenant_id: str, timeout_s: float) -> int:
         print("story complete: every step came back as expected.")
         return 0
     print("story INCOMPLETE; missing or different:", file=sys.stderr)
+    _print_unmet(report)
+    return 1
+
+
+def _print_unmet(report: StoryReport) -> None:
     for line in report.unmet():
         print(f"  - {line}", file=sys.stderr)
-    return 1
+
+
+def _http_failure(env: DemoEnvironment, exc: httpx.HTTPError) -> str:
+    try:
+        url = str(exc.request.url)
+    except RuntimeError:  # an error raised outside a request has none
+        return repr(exc)
+    services = {env.gateway_url: "gateway", env.emulator_url: "emulator"}
+    who = next((name for base, name in services.items() if url.startswith(base)), "a service")
+    return f"the {who} at {url} failed: {exc!r}"
 
 
 async def _publish(env: DemoEnvironment, tenant_id: str, event_type: str, file: Path) -> int:
@@ -81,7 +105,11 @@ async def _publish(env: DemoEnvironment, tenant_id: str, event_type: str, file: 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    env = DemoEnvironment.from_env()
+    try:
+        env = DemoEnvironment.from_env()
+    except ValueError as exc:  # a QBSYNC_DEV_*_PORT that is not a port
+        print(f"qbsync-demo: {exc}", file=sys.stderr)
+        return 2
     if args.command == "story":
         return asyncio.run(_story(env, args.tenant, args.timeout))
     return asyncio.run(_publish(env, args.tenant, args.type, args.file))

@@ -22,6 +22,14 @@ class StoryError(Exception):
     """The story cannot start (tenant unknown or not connected, gateway unreachable...)."""
 
 
+class PaymentNotRecorded(StoryError):
+    """The story ran, but the QuickBooks user's payment could not be made (emulator gone)."""
+
+    def __init__(self, message: str, report: StoryReport) -> None:
+        super().__init__(message)
+        self.report = report  # the steps met before it failed, so the user sees what is left
+
+
 @dataclass
 class StoryReport:
     story: Story
@@ -143,7 +151,16 @@ async def play(
                 report.record(seen)
                 paid_doc = document_key("invoice", story.paid_invoice_id)
                 if seen.key == paid_doc and seen.sync_key and report.payment is None:
-                    report.payment = await record_payment(client, env, realm_id, seen.sync_key)
+                    try:
+                        report.payment = await record_payment(client, env, realm_id, seen.sync_key)
+                    except httpx.HTTPError as exc:
+                        raise PaymentNotRecorded(
+                            f"invoice {seen.sync_key} reached QuickBooks, but recording its "
+                            f"payment in the emulator at {env.emulator_url} failed ({exc!r}): "
+                            "the payment.received step cannot happen; is the emulator running "
+                            "(QBSYNC_DEMO_EMULATOR_URL)?",
+                            report,
+                        ) from exc
                     out(
                         f"  → a QuickBooks user records payment {report.payment['Id']} of "
                         f"{report.payment['TotalAmt']} on invoice {seen.sync_key}; "
