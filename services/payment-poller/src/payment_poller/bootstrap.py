@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from prometheus_client import Counter
 from sqlalchemy import MetaData
 
 from payment_poller.adapters.repository import Repository
@@ -77,8 +78,10 @@ async def assemble(
     replica: str | None = None,
 ) -> Assembled:
     parts = assembly.plumbing(settings, metadata)
+    # One provider for the QBO client and the realm lookup of late-learned tenants.
+    token_source = tokens or token_provider(settings)
     qbo = QBOClient(
-        tokens or token_provider(settings),
+        token_source,
         limiter=limiter if limiter is not None else await rate_limiter(settings),
         max_wait=settings.qbo_max_wait_s,
         # QBO call metrics appear on this service's /metrics next to its own.
@@ -86,6 +89,13 @@ async def assemble(
     )
     repo = Repository(tables)
     wake = asyncio.Event()
+    settings_source = tenant_settings or tenant_settings_source(settings)
+
+    async def tenant_facts(tenant_id: str) -> tuple[str, int]:
+        token = await token_source.get_token(tenant_id)
+        tenant = await settings_source.get(tenant_id)
+        return token.realm_id, tenant.payment_poll_interval_seconds
+
     poller = Poller(
         parts.sessions,
         repo,
@@ -98,13 +108,19 @@ async def assemble(
             max_concurrent=settings.max_concurrent_polls,
         ),
         replica or f"{socket.gethostname()}-{uuid.uuid4().hex[:6]}",
+        tenant_facts=tenant_facts,
     )
     handlers = Handlers(
         repo,
-        tenant_settings or tenant_settings_source(settings),
+        settings_source,
         settings.default_poll_interval_s,
         timedelta(seconds=settings.webhook_debounce_s),
         wake,
+        Counter(
+            "qbsync_poller_unknown_tenant_webhooks",
+            "QBO webhooks for a tenant the poller had no schedule for (now scheduled)",
+            registry=parts.metrics.registry,
+        ),
     )
     spec = ConsumerSpec(queue, CONSUMER.bindings, settings.retry_delays_ms)
     runtime = assembly.runtime(

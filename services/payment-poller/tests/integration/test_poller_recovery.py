@@ -137,3 +137,70 @@ async def test_connection_events_and_settings_drive_the_schedule(world: World) -
     )
     assert await world.poll_now(p) == 0
     assert (await schedule())["state"] == "disconnected"
+
+
+async def test_a_tenant_first_seen_through_a_document_gets_its_realm_and_settings(
+    world: World,
+) -> None:
+    p = await world.poller(default_poll_interval_s=900)
+    source = p.handlers.tenant_settings
+    assert isinstance(source, StaticTenantSettings)
+    source.set(world.tenant, TenantSettings(payment_poll_interval_seconds=600))
+    await synced(world, p, await world.books.invoice("10.00"))
+    [row] = await world.sql("SELECT * FROM {s}.poll_schedule WHERE tenant_id = :t")
+    assert (row["realm_id"], row["interval_s"]) == (None, 900)  # no connection event seen
+
+    assert await world.poll_now(p) == 1
+    [row] = await world.sql("SELECT * FROM {s}.poll_schedule WHERE tenant_id = :t")
+    assert (row["realm_id"], row["interval_s"]) == (world.realm_id, 600)
+    # The next poll already follows the tenant's own interval.
+    assert row["next_poll_at"] - row["last_success_at"] <= timedelta(seconds=600)
+    assert (await world.runs())[-1]["outcome"] == "ok"
+
+
+async def test_a_webhook_for_an_unknown_tenant_schedules_it(world: World) -> None:
+    p = await world.poller(default_poll_interval_s=900)
+    source = p.handlers.tenant_settings
+    assert isinstance(source, StaticTenantSettings)
+    source.set(world.tenant, TenantSettings(payment_poll_interval_seconds=300))
+    changed_at = datetime.now(UTC) - timedelta(minutes=20)
+    await world.deliver(
+        p,
+        events.QboEntitiesChanged(
+            realm_id=world.realm_id,
+            entities=[
+                events.EntityChange(
+                    name="Payment", id="77", operation="Create", last_updated=changed_at
+                )
+            ],
+        ),
+    )
+    registry = p.parts.metrics.registry
+    assert registry.get_sample_value("qbsync_poller_unknown_tenant_webhooks_total") == 1.0
+    [row] = await world.sql("SELECT * FROM {s}.poll_schedule WHERE tenant_id = :t")
+    assert (row["state"], row["pending_trigger"], row["cursor"]) == (
+        "connected",
+        "webhook",
+        changed_at,
+    )
+    assert await world.poll_now(p) == 1
+    [run] = await world.runs()
+    assert (run["trigger"], run["outcome"]) == ("webhook", "ok")
+    # The poll read from the webhook's change on, not from "now".
+    assert run["window_from"] <= changed_at
+    [row] = await world.sql("SELECT * FROM {s}.poll_schedule WHERE tenant_id = :t")
+    assert (row["realm_id"], row["interval_s"]) == (world.realm_id, 300)
+
+    # A second webhook for the now known tenant is an ordinary trigger.
+    await world.deliver(
+        p,
+        events.QboEntitiesChanged(
+            realm_id=world.realm_id,
+            entities=[
+                events.EntityChange(
+                    name="Payment", id="78", operation="Create", last_updated=datetime.now(UTC)
+                )
+            ],
+        ),
+    )
+    assert registry.get_sample_value("qbsync_poller_unknown_tenant_webhooks_total") == 1.0

@@ -32,12 +32,50 @@ class ScheduleStore:
         self.t = tables
 
     async def ensure_tenant(
-        self, s: AsyncSession, tenant_id: str, *, interval_s: int, cursor: datetime | None
-    ) -> None:
-        await s.execute(
+        self,
+        s: AsyncSession,
+        tenant_id: str,
+        *,
+        interval_s: int,
+        cursor: datetime | None,
+        realm_id: str | None = None,
+        next_poll_at: datetime | None = None,
+        trigger: str | None = None,
+    ) -> bool:
+        """Add the tenant's schedule row unless it exists; True if this call added it."""
+        values: dict[str, Any] = {
+            "tenant_id": tenant_id,
+            "interval_s": interval_s,
+            "cursor": cursor,
+            "realm_id": realm_id,
+        }
+        if next_poll_at is not None:
+            values["next_poll_at"] = next_poll_at
+        if trigger is not None:
+            values["pending_trigger"] = trigger
+        result = await s.execute(
             insert(self.t.schedule)
-            .values(tenant_id=tenant_id, interval_s=interval_s, cursor=cursor)
+            .values(values)
             .on_conflict_do_nothing()
+            .returning(self.t.schedule.c.tenant_id)
+        )
+        return result.first() is not None
+
+    async def learn_tenant(
+        self, s: AsyncSession, tenant_id: str, realm_id: str, interval_s: int
+    ) -> None:
+        """Complete a row created before any connection event (realm unknown, default interval).
+
+        A settings event that arrived meanwhile (settings_version >= 0) keeps its interval.
+        """
+        c = self.t.schedule.c
+        await s.execute(
+            update(self.t.schedule)
+            .where(c.tenant_id == tenant_id, c.realm_id.is_(None))
+            .values(
+                realm_id=realm_id,
+                interval_s=case((c.settings_version < 0, interval_s), else_=c.interval_s),
+            )
         )
 
     async def set_state(
@@ -84,6 +122,11 @@ class ScheduleStore:
             .where(c.tenant_id == tenant_id, c.next_poll_at > at)
             .values(next_poll_at=at, pending_trigger=trigger)
         )
+
+    async def knows(self, s: AsyncSession, tenant_id: str) -> bool:
+        c = self.t.schedule.c
+        found = await s.execute(select(c.tenant_id).where(c.tenant_id == tenant_id))
+        return found.first() is not None
 
     async def claim_due(
         self, s: AsyncSession, replica: str, lease: timedelta, limit: int

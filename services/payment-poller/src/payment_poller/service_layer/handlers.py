@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from payment_poller.adapters.repository import Repository
@@ -15,6 +17,8 @@ from qbsync_common.contract import events
 from qbsync_common.messaging.batch import Batched, Event
 from qbsync_common.messaging.consumer import Delivery, Handler
 from qbsync_common.tenant_settings import TenantSettingsSource
+
+log = logging.getLogger(__name__)
 
 # Webhook entities that can change a payment's effect on our documents.
 PAYMENT_ENTITIES = frozenset({"Payment", "BillPayment", "Invoice", "Bill", "CreditMemo"})
@@ -27,6 +31,7 @@ class Handlers:
     default_interval_s: int
     debounce: timedelta
     wake: asyncio.Event
+    unknown_tenant_webhooks: Counter
 
     def mapping(self) -> dict[str, Handler | Batched]:
         return {
@@ -54,7 +59,9 @@ class Handlers:
                 data.balance,
                 data.currency,
             )
-            # A tenant first seen through a document is watched from that document's sync on.
+            # A tenant first seen through a document is watched from that document's sync on;
+            # its realm and settings are fetched by its first poll (Poller._learn), as this
+            # handler must not wait on the gateway inside its batch transaction.
             await self.repo.schedule.ensure_tenant(
                 s, tenant, interval_s=self.default_interval_s, cursor=event.envelope.time
             )
@@ -113,7 +120,28 @@ class Handlers:
         assert isinstance(data, events.QboEntitiesChanged)
         if not any(e.name in PAYMENT_ENTITIES for e in data.entities):
             return
+        tenant = delivery.envelope.tenantid
         at = datetime.now(UTC) + self.debounce
         async with delivery.transaction() as s:
-            await self.repo.schedule.request_poll(s, delivery.envelope.tenantid, at, "webhook")
+            await self.repo.schedule.request_poll(s, tenant, at, "webhook")
+            if not await self.repo.schedule.knows(s, tenant):
+                # The gateway only forwards webhooks of connected realms, so the tenant is
+                # connected and we missed its connection event: watch it from this change on
+                # (its first poll fetches its settings, see Poller._learn).
+                since = min(e.last_updated for e in data.entities)
+                await self.repo.schedule.ensure_tenant(
+                    s,
+                    tenant,
+                    interval_s=self.default_interval_s,
+                    cursor=since,
+                    realm_id=None,
+                    next_poll_at=at,
+                    trigger="webhook",
+                )
+                log.warning(
+                    "webhook for tenant %s (realm %s) the poller did not know: now scheduled",
+                    tenant,
+                    data.realm_id,
+                )
+                self.unknown_tenant_webhooks.inc()
         self.wake.set()

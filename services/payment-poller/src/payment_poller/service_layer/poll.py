@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -47,6 +47,10 @@ class Recovery:
     found: tuple[str, Decimal] | None
 
 
+# (realm id, poll interval in seconds) of a tenant, from its token and the gateway's settings.
+TenantFacts = Callable[[str], Awaitable[tuple[str, int]]]
+
+
 class Poller:
     def __init__(
         self,
@@ -57,7 +61,9 @@ class Poller:
         settings: PollSettings,
         replica: str,
         crash: Callable[[str], None] = lambda point: None,
+        tenant_facts: TenantFacts | None = None,
     ) -> None:
+        self.tenant_facts = tenant_facts
         self.sessions = sessions
         self.repo = repo
         self.outbox = outbox
@@ -86,13 +92,18 @@ class Poller:
         started = datetime.now(UTC)
         since = (claim.cursor or started) - self.settings.overlap
         try:
+            learned = await self._learn(claim)
+            if learned is not None:
+                claim = replace(claim, realm_id=learned[0], interval_s=learned[1])
             session = self.qbo_for(claim.tenant_id)
             changes = await qbo.fetch_changes(session, since)
             if changes.mode == "query":
                 await self._find_deleted_payments(session, claim, changes)
             recoveries = await self._recover(session, claim, changes)
             self.crash("poll-before-commit")
-            seen, published = await self._commit(claim, changes, recoveries, run_id, since, started)
+            seen, published = await self._commit(
+                claim, changes, recoveries, run_id, since, started, learned is not None
+            )
             log.info("polled %s: %d payments, %d events", claim.tenant_id, seen, published)
         except ClaimLost:
             await self._record(run_id, outcome="claim-lost", errors=1, error="claim lapsed")
@@ -112,6 +123,7 @@ class Poller:
         run_id: int,
         since: datetime,
         started: datetime,
+        learned: bool = False,
     ) -> tuple[int, int]:
         tenant = claim.tenant_id
         cursor = changes.time or started
@@ -121,6 +133,8 @@ class Poller:
                 s, claim, cursor=cursor, error=None, retry_s=self.settings.retry_s
             ):
                 raise ClaimLost(tenant)
+            if learned and claim.realm_id is not None:
+                await self.repo.schedule.learn_tenant(s, tenant, claim.realm_id, claim.interval_s)
             published = await self._apply_recoveries(s, tenant, recoveries)
             latest = _latest(changes.payments)
             published += await self._publish(s, tenant, latest, changes.balances)
@@ -232,6 +246,17 @@ class Poller:
                 )
                 published += 1
         return published
+
+    async def _learn(self, claim: Claim) -> tuple[str, int] | None:
+        """Realm and interval of a tenant first seen through a document or a webhook.
+
+        Such a row has no realm and the default interval; its first poll asks the token provider
+        and the gateway's settings, and the commit stores them.
+        """
+        if claim.realm_id is not None or self.tenant_facts is None:
+            return None
+        realm_id, interval_s = await self.tenant_facts(claim.tenant_id)
+        return realm_id, max(1, interval_s)
 
     async def _find_deleted_payments(
         self, session: TenantSession, claim: Claim, changes: qbo.Changes
