@@ -1,7 +1,7 @@
 """Shape checks of request bodies at the boundary, driven by QBO's field-naming conventions.
 
 QBO's schema is regular: `...Ref` fields are reference objects, `...Detail` blocks are objects,
-`...Date` fields are ISO dates, `Line`/`LinkedTxn` are lists of objects, and a handful of names
+dates are ISO dates, `Line`/`LinkedTxn` are lists of objects, and a handful of names
 are strings, flags, whole numbers or amounts wherever they appear. Checking a body once against
 these conventions means the entity rules further in can trust the types they read, so a wrong
 type is a 2010 fault naming the element instead of an exception deep in a rule.
@@ -18,7 +18,10 @@ from qbo_emulator.accounting.money import to_decimal
 
 _OBJECTS = frozenset({"CheckPayment", "CreditCardPayment", "MarkupInfo", "MetaData", "OtherPrefs"})
 _OBJECT_SUFFIXES = ("Ref", "Detail", "Prefs", "Addr", "Phone", "Currency")
-_OBJECT_LISTS = frozenset({"Line", "LinkedTxn", "NameValue", "TaxLine"})
+# AttachableRef, TaxRateDetail and BudgetDetail are lists in entities the emulator does not serve.
+_OBJECT_LISTS = frozenset(
+    {"Line", "LinkedTxn", "NameValue", "TaxLine", "AttachableRef", "TaxRateDetail", "BudgetDetail"}
+)
 _TEXT = frozenset(
     {
         "DisplayName",
@@ -36,7 +39,6 @@ _TEXT = frozenset(
         "AccountType",
         "AccountSubType",
         "DetailType",
-        "TxnType",
         "PayType",
         "Code",
         "SourceCurrencyCode",
@@ -51,9 +53,20 @@ _TEXT = frozenset(
         "Address",
     }
 )
-# Identifiers QBO accepts as a JSON string or number (python-quickbooks sends SyncToken as 0).
+# Identifiers QBO accepts as a JSON string or number (python-quickbooks sends SyncToken as 0, and
+# a LinkedTxn's TxnType as 0 until it is set).
 _IDENTIFIERS = frozenset(
-    {"Id", "SyncToken", "value", "TxnId", "DocNumber", "PaymentRefNum", "AcctNum", "LineNum"}
+    {
+        "Id",
+        "SyncToken",
+        "value",
+        "TxnId",
+        "TxnType",
+        "DocNumber",
+        "PaymentRefNum",
+        "AcctNum",
+        "LineNum",
+    }
 )
 _FLAGS = frozenset(
     {
@@ -85,6 +98,22 @@ _AMOUNTS = frozenset(
         "PurchaseCost",
         "QtyOnHand",
         "UnappliedAmt",
+    }
+)
+# Not every "...Date" field is a date (CalcAgingReportFromTxnDate is a flag, WorkWeekStartDate a
+# weekday), so dates are named.
+_DATES = frozenset(
+    {
+        "TxnDate",
+        "DueDate",
+        "ShipDate",
+        "ServiceDate",
+        "AsOfDate",
+        "InvStartDate",
+        "OpenBalanceDate",
+        "HiredDate",
+        "ReleasedDate",
+        "BirthDate",
     }
 )
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -131,7 +160,7 @@ def _field(key: str, value: Any, path: str, depth: int) -> None:
             raise faults.invalid_property(path)
     elif key in _AMOUNTS:
         to_decimal(value, path)
-    elif key.endswith("Date"):
+    elif key in _DATES:
         if not is_iso_date(value):
             raise faults.invalid_property(path)
     else:
