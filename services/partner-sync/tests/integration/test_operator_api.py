@@ -166,3 +166,193 @@ async def test_automatch_auto_applies_at_or_above_the_tenants_threshold(
     assert [(p["partner_id"], p["qbo_id"]) for p in applied] == [("c-initech", initech)]
     unrelated = (await api.get(f"{base}/partners/client/c-unrelated")).json()
     assert unrelated["partner"]["sync_key"] is None
+
+
+async def test_status_filters_unlink_and_resync_all_or_by_status(
+    harness: Harness, api: httpx.AsyncClient
+) -> None:
+    await harness.upsert("c-fine", "Filter Fine")
+    await harness.upsert("c-cur", "Filter Currency", currency="USD")
+    await harness.upsert("c-unl", "Filter Unlinked")
+    for pid in ("c-fine", "c-cur", "c-unl"):
+        await harness.result(pid)
+    await harness.upsert("c-cur", "Filter Currency", currency="EUR", version=2)
+    [_, failed] = await harness.result("c-cur", count=2)
+    assert failed["data"]["reason_code"] == "currency-change-refused"
+    base = f"/v1/tenants/{harness.tenant}"
+    [unl_first] = harness.results_for("c-unl")
+    unlinked = await api.delete(f"{base}/partners/client/c-unl/link")
+    assert unlinked.status_code == 200, unlinked.text
+    assert unlinked.json()["sync_key"] is None and unlinked.json()["status"] == "pending"
+
+    async def ids(status: str) -> list[str]:
+        rows = (await api.get(f"{base}/partners", params={"status": status})).json()
+        return sorted(p["partner_id"] for p in rows)
+
+    assert await ids("failed") == ["c-cur"]
+    assert await ids("pending") == ["c-unl"]
+    assert await ids("synced") == ["c-fine"]
+
+    only_failed = await api.post(f"{base}/resync", params={"status": "failed"})
+    assert only_failed.status_code == 202 and only_failed.json() == {"queued": 1}
+    await harness.result("c-cur", count=3)
+    assert len(harness.results_for("c-fine")) == 1  # not queued
+
+    everything = await api.post(f"{base}/resync")
+    assert everything.status_code == 202 and everything.json() == {"queued": 3}
+    await harness.result("c-fine", count=2)
+    await harness.result("c-cur", count=4)
+    [_, relinked] = await harness.result("c-unl", count=2)
+    # The unlinked partner found its record again by name.
+    assert relinked["type"] == "qbsync.partner.synced.v1", str(relinked["data"])
+    assert relinked["data"]["sync_key"] == unl_first["data"]["sync_key"]
+    assert await ids("pending") == []
+
+
+async def test_link_to_a_hand_made_record_then_resync_overwrites_it_and_409_if_taken(
+    harness: Harness, api: httpx.AsyncClient
+) -> None:
+    await harness.upsert("c-owner", "Already Linked Co")
+    [owner] = await harness.result("c-owner")
+    harness.tenant_settings.set(harness.tenant, TenantSettings(sync_clients=False))
+    await harness.upsert("c-new", "Link Target Ltd", email="ap@target.example")
+    await harness.result("c-new")  # skipped: unlinked for now
+    harness.tenant_settings.set(harness.tenant, TenantSettings())
+    made = await harness.qbo_api(
+        "POST",
+        "customer",
+        json={"DisplayName": "Link Target Ltd", "PrimaryEmailAddr": {"Address": "x@old.example"}},
+    )
+    target = made.json()["Customer"]["Id"]
+    base = f"/v1/tenants/{harness.tenant}/partners/client/c-new"
+
+    taken = await api.put(f"{base}/link", json={"qbo_id": owner["data"]["sync_key"]})
+    assert taken.status_code == 409 and "c-owner" in taken.json()["detail"]
+
+    linked = await api.put(f"{base}/link", json={"qbo_id": target})
+    assert linked.status_code == 200, linked.text
+    assert linked.json()["sync_key"] == target and linked.json()["qbo_name"] == "Link Target Ltd"
+    [_, synced] = await harness.result("c-new", count=2)
+    assert synced["type"] == "qbsync.partner.synced.v1", str(synced["data"])
+    assert synced["data"]["sync_key"] == target
+    [record] = await harness.qbo_named("Link Target Ltd")
+    assert record["PrimaryEmailAddr"]["Address"] == "ap@target.example"  # upstream wins
+    detail = (await api.get(base)).json()
+    assert {"linked", "updated"} <= {h["action"] for h in detail["history"]}
+
+
+async def test_unlinked_vendors_are_listed(harness: Harness, api: httpx.AsyncClient) -> None:
+    await harness.upsert("v-linked", "Linked Supplier", kind="vendor")
+    [linked] = await harness.result("v-linked")
+    made = await harness.qbo_api("POST", "vendor", json={"DisplayName": "Hand Supplier"})
+    hand = made.json()["Vendor"]
+    listed = await api.get(f"/v1/tenants/{harness.tenant}/qbo/vendor/unlinked")
+    assert listed.status_code == 200
+    by_id = {r["qbo_id"]: r for r in listed.json()}
+    assert by_id[hand["Id"]]["display_name"] == "Hand Supplier"
+    assert linked["data"]["sync_key"] not in by_id
+    customers = await api.get(f"/v1/tenants/{harness.tenant}/qbo/client/unlinked")
+    assert hand["Id"] not in {r["qbo_id"] for r in customers.json()}
+
+
+async def test_a_rejected_proposal_links_nothing_and_stays_rejected(
+    harness: Harness, api: httpx.AsyncClient
+) -> None:
+    harness.tenant_settings.set(harness.tenant, TenantSettings(sync_clients=False))
+    await harness.qbo_api(
+        "POST",
+        "customer",
+        json={"DisplayName": "Hooli Incorporated", "PrimaryEmailAddr": {"Address": "ap@hooli.xyz"}},
+    )
+    await harness.upsert("c-hooli", "Hooli Inc", email="ap@hooli.xyz")
+    await harness.result("c-hooli")
+    base = f"/v1/tenants/{harness.tenant}"
+    await api.post(f"{base}/automatch/client")
+    [proposal] = (await api.get(f"{base}/automatch/proposals", params={"state": "proposed"})).json()
+    rejected = await api.post(f"{base}/automatch/proposals/{proposal['id']}/reject")
+    assert rejected.status_code == 200 and rejected.json()["state"] == "rejected"
+    detail = (await api.get(f"{base}/partners/client/c-hooli")).json()
+    assert detail["partner"]["sync_key"] is None
+    # Running automatch again does not put a rejected pair back into the queue.
+    await api.post(f"{base}/automatch/client")
+    again = (await api.get(f"{base}/automatch/proposals", params={"state": "proposed"})).json()
+    assert again == []
+    [still] = (await api.get(f"{base}/automatch/proposals", params={"state": "rejected"})).json()
+    assert still["id"] == proposal["id"]
+    missing = await api.post(f"{base}/automatch/proposals/999999999/reject")
+    assert missing.status_code == 404
+
+
+async def test_automatch_counts_email_domain_and_address_as_evidence(
+    harness: Harness, api: httpx.AsyncClient
+) -> None:
+    harness.tenant_settings.set(harness.tenant, TenantSettings(sync_clients=False))
+    made = await harness.qbo_api(
+        "POST",
+        "customer",
+        json={
+            "DisplayName": "Umbrella Holdings",
+            "PrimaryEmailAddr": {"Address": "ap@umbrella.example"},
+            "BillAddr": {"Line1": "42 Raccoon Road", "PostalCode": "12345"},
+        },
+    )
+    umbrella = made.json()["Customer"]["Id"]
+    await harness.upsert(
+        "c-umb",
+        "Umbrella Holding Co",
+        email="billing@umbrella.example",
+        billing_address={"line1": "42 Raccoon Rd", "postal_code": "12345"},
+    )
+    await harness.result("c-umb")
+    base = f"/v1/tenants/{harness.tenant}"
+    await api.post(f"{base}/automatch/client")
+    [proposal] = (await api.get(f"{base}/automatch/proposals")).json()
+    assert proposal["partner_id"] == "c-umb" and proposal["qbo_id"] == umbrella
+    evidence = proposal["evidence"]
+    assert evidence["email_domain"] > 0 and evidence["address"] > 0
+    assert "email" not in evidence
+    assert proposal["score"] > evidence["name"] * 0.75  # the evidence raised the score
+
+
+async def test_initial_sync_queues_every_partner_not_synced_yet(
+    harness: Harness, api: httpx.AsyncClient
+) -> None:
+    await harness.upsert("c-done", "Initial Done")
+    await harness.result("c-done")
+    harness.tenant_settings.set(harness.tenant, TenantSettings(sync_clients=False))
+    await harness.upsert("c-i1", "Initial One")
+    await harness.upsert("c-i2", "Initial Two")
+    await harness.result("c-i1")
+    await harness.result("c-i2")
+    harness.tenant_settings.set(harness.tenant, TenantSettings())
+    queued = await api.post(f"/v1/tenants/{harness.tenant}/initial-sync")
+    assert queued.status_code == 202 and queued.json() == {"queued": 2}
+    for pid, name in (("c-i1", "Initial One"), ("c-i2", "Initial Two")):
+        [_, synced] = await harness.result(pid, count=2)
+        assert synced["type"] == "qbsync.partner.synced.v1", str(synced["data"])
+        assert len(await harness.qbo_named(name)) == 1
+    assert len(harness.results_for("c-done")) == 1
+
+
+async def test_openapi_documents_the_automatch_proposal_and_backfill_schemas(
+    running: ServiceUnderTest,
+) -> None:
+    app = FastAPI()
+    app.include_router(operator_router(running.service.actions, OperatorKeys([KEY])))
+    doc = app.openapi()
+    schemas = doc["components"]["schemas"]
+    assert {"AutomatchSummary", "ProposalView", "BackfillStatus"} <= set(schemas)
+    assert set(schemas["ProposalView"]["properties"]) >= {"score", "evidence", "state", "qbo_id"}
+
+    def response_ref(path: str, method: str) -> str:
+        content = doc["paths"][path][method]["responses"]
+        ok = content.get("200") or content["202"]
+        return str(ok["content"]["application/json"]["schema"])
+
+    base = "/v1/tenants/{tenant_id}"
+    assert "AutomatchSummary" in response_ref(f"{base}/automatch/{{kind}}", "post")
+    assert "ProposalView" in response_ref(f"{base}/automatch/proposals", "get")
+    decide = f"{base}/automatch/proposals/{{proposal_id}}/{{decision}}"
+    assert "ProposalView" in response_ref(decide, "post")
+    assert "BackfillStatus" in response_ref(f"{base}/backfill", "get")
+    assert "BackfillStatus" in response_ref(f"{base}/backfill", "post")

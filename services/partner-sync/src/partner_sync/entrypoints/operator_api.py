@@ -3,7 +3,7 @@
 # No `from __future__ import annotations`: FastAPI resolves the annotations at runtime.
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
@@ -105,6 +105,41 @@ class Count(BaseModel):
     queued: int
 
 
+ProposalState = Literal["proposed", "accepted", "rejected", "auto-applied"]
+
+
+class AutomatchSummary(BaseModel):
+    proposed: int = Field(description="Proposals written to (or refreshed in) the review queue")
+    auto_applied: int = Field(description="Proposals at or above the threshold, linked at once")
+    threshold: float = Field(description="The tenant's automatch_threshold")
+
+
+class ProposalView(BaseModel):
+    id: int
+    tenant_id: str
+    kind: str
+    partner_id: str = Field(description="The upstream partner")
+    qbo_id: str = Field(description="The QBO Customer/Vendor proposed as its match")
+    qbo_name: str
+    score: float = Field(description="Confidence 0..1: name similarity plus the evidence")
+    evidence: dict[str, float] = Field(
+        description="What contributed to the score: name, email, email_domain, tax_id, address"
+    )
+    state: ProposalState
+    created_at: datetime | None = None
+    decided_at: datetime | None = None
+
+
+class BackfillStatus(BaseModel):
+    state: Literal["none", "running", "done", "failed"]
+    batched: int | None = Field(None, description="Partners created through batch calls")
+    handed_over: int | None = Field(
+        None, description="Partners sent the normal per-partner way (adoptions, refusals)"
+    )
+    batch_calls: int | None = Field(None, description="QBO batch requests made")
+    error: str | None = None
+
+
 def operator_router(actions: OperatorActions, keys: OperatorKeys) -> APIRouter:
     router = APIRouter(
         prefix="/v1/tenants/{tenant_id}",
@@ -175,16 +210,23 @@ def operator_router(actions: OperatorActions, keys: OperatorKeys) -> APIRouter:
         "/backfill",
         status_code=202,
         summary="Bulk sync of unsynced partners through QBO's batch endpoint (background)",
+        response_model=BackfillStatus,
+        response_model_exclude_none=True,
         responses={409: {"description": "A backfill of this tenant is running"}},
     )
-    async def backfill(tenant_id: str) -> dict[str, Any]:
+    async def backfill(tenant_id: str) -> BackfillStatus:
         if not actions.start_backfill(tenant_id):
             raise HTTPException(409, "a backfill of this tenant is running")
-        return actions.backfill_status(tenant_id)
+        return BackfillStatus.model_validate(actions.backfill_status(tenant_id))
 
-    @router.get("/backfill", summary="State of the tenant's last backfill in this process")
-    async def backfill_status(tenant_id: str) -> dict[str, Any]:
-        return actions.backfill_status(tenant_id)
+    @router.get(
+        "/backfill",
+        response_model=BackfillStatus,
+        response_model_exclude_none=True,
+        summary="State of the tenant's last backfill in this process",
+    )
+    async def backfill_status(tenant_id: str) -> BackfillStatus:
+        return BackfillStatus.model_validate(actions.backfill_status(tenant_id))
 
     @router.delete(
         "/partners/{kind}/{partner_id}/sync-key",
@@ -246,28 +288,34 @@ def operator_router(actions: OperatorActions, keys: OperatorKeys) -> APIRouter:
 
     @router.post(
         "/automatch/{kind}",
+        response_model=AutomatchSummary,
         summary="Propose links for unlinked partners into the review queue; auto-apply at or "
         "above the tenant's automatch_threshold",
     )
-    async def automatch(tenant_id: str, kind: PartnerKindParam) -> dict[str, Any]:
-        return await actions.automatch(tenant_id, kind)
+    async def automatch(tenant_id: str, kind: PartnerKindParam) -> AutomatchSummary:
+        return AutomatchSummary.model_validate(await actions.automatch(tenant_id, kind))
 
-    @router.get("/automatch/proposals", summary="The review queue")
-    async def proposals(
-        tenant_id: str,
-        state: Literal["proposed", "accepted", "rejected", "auto-applied"] | None = None,
-    ) -> list[dict[str, Any]]:
-        return await actions.proposals(tenant_id, state)
+    @router.get(
+        "/automatch/proposals",
+        response_model=list[ProposalView],
+        summary="The review queue (highest score first)",
+    )
+    async def proposals(tenant_id: str, state: ProposalState | None = None) -> list[ProposalView]:
+        return [ProposalView.model_validate(p) for p in await actions.proposals(tenant_id, state)]
 
     @router.post(
         "/automatch/proposals/{proposal_id}/{decision}",
+        response_model=ProposalView,
+        responses={404: {}, 409: {"description": "The QBO record is linked to another partner"}},
         summary="Accept (links the partner, verified) or reject a proposal",
     )
     async def decide(
         tenant_id: str, proposal_id: int, decision: Literal["accept", "reject"]
-    ) -> dict[str, Any]:
+    ) -> ProposalView:
         try:
-            return await actions.decide(tenant_id, proposal_id, decision == "accept")
+            return ProposalView.model_validate(
+                await actions.decide(tenant_id, proposal_id, decision == "accept")
+            )
         except NotFound as exc:
             raise HTTPException(404, str(exc)) from None
         except Conflict as exc:

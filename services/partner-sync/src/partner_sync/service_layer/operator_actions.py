@@ -44,7 +44,9 @@ def _party_of_record(record: PartnerRecord) -> Party:
         ref=record.Id or "",
         name=record.DisplayName or "",
         email=record.PrimaryEmailAddr.Address if record.PrimaryEmailAddr else None,
-        tax_id=getattr(record, "TaxIdentifier", None) or getattr(record, "ResaleNum", None),
+        tax_id=getattr(record, "TaxIdentifier", None)
+        or getattr(record, "PrimaryTaxIdentifier", None)
+        or getattr(record, "ResaleNum", None),
         postal_code=address.PostalCode if address else None,
         line1=address.Line1 if address else None,
     )
