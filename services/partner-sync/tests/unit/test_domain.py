@@ -138,6 +138,34 @@ def test_automatch_scores_names_and_evidence() -> None:
     assert exact == 1.0
 
 
+def test_automatch_email_domain_counts_unless_it_is_a_free_mail_domain() -> None:
+    upstream = Party("c1", "Wayne Enterprises", email="billing@wayne.example")
+    colleague = Party("58", "Wayne Enterprise", email="ap@Wayne.example")
+    stranger = Party("59", "Wayne Enterprise", email="ap@other.example")
+    base, _ = score(upstream, stranger)
+    value, evidence = score(upstream, colleague)
+    assert evidence["email_domain"] == 0.1 and "email" not in evidence
+    assert value == round(base + 0.1, 4)
+    free = score(
+        Party("c2", "Wayne Enterprises", email="bruce@gmail.com"),
+        Party("60", "Wayne Enterprise", email="alfred@gmail.com"),
+    )[1]
+    assert "email_domain" not in free
+
+
+def test_automatch_address_needs_the_same_postal_code_and_weighs_line_similarity() -> None:
+    upstream = Party("c1", "Stark Industries", postal_code="10001", line1="200 Park Avenue")
+    same_line = Party("58", "Stark Industry", postal_code="10001 ", line1="200 PARK AVENUE")
+    near_line = Party("59", "Stark Industry", postal_code="10001", line1="200 Park Ave")
+    no_line = Party("60", "Stark Industry", postal_code="10001")
+    elsewhere = Party("61", "Stark Industry", postal_code="90210", line1="200 Park Avenue")
+    assert score(upstream, same_line)[1]["address"] == 0.1
+    assert 0 < score(upstream, near_line)[1]["address"] < 0.1
+    assert score(upstream, no_line)[1]["address"] == 0.05  # a postal code alone is half
+    assert "address" not in score(upstream, elsewhere)[1]
+    assert score(upstream, same_line)[0] > score(upstream, elsewhere)[0]
+
+
 def test_automatch_proposes_each_qbo_record_for_one_partner_only() -> None:
     partners = [Party("c1", "Acme Ltd"), Party("c2", "Acme Limited"), Party("c3", "Nothing Alike")]
     records = [Party("58", "Acme Ltd")]
