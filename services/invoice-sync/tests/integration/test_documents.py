@@ -470,3 +470,153 @@ async def test_automated_sales_tax_leaves_bills_alone(new_world: Callable[..., A
 
     assert (await world.document("bill", bill.invoice_id))["status"] == "synced"
     assert len(world.records("Bill")) == 1
+
+
+PROJECTS = TenantSettings(projects_as_sub_customers=True, bill_lines_billable_to_client=True)
+
+
+async def vendor_and_client(world: World) -> tuple[str, str]:
+    """Vendor v-1 and client c-5, both synced."""
+    vendor = world.vendor(f"Vendor {world.tenant}")
+    client = world.customer(f"Client {world.tenant}")
+    await world.deliver(up.partner_synced(vendor, partner_id="v-1", kind="vendor"))
+    await world.deliver(up.partner_synced(client, partner_id="c-5"))
+    return vendor, client
+
+
+async def test_vendor_invoice_for_a_project_without_key_fails(
+    new_world: Callable[..., Any],
+) -> None:
+    world: World = await new_world(settings=PROJECTS)
+    await vendor_and_client(world)
+    event = up.invoice(
+        kind="vendor", status="approved", partner_id="v-1", client_id="c-5", project_id="p-404"
+    )
+    await world.deliver(event)
+
+    [failed] = await world.results("qbsync.document.sync_failed.v1")
+    assert failed["data"]["reason_code"] == "project-not-synced"
+    assert "p-404" in failed["data"]["message"]
+    assert (await world.document("bill", event.invoice_id))["status"] == "failed"
+    assert world.records("Bill") == []
+
+
+async def test_project_sub_customer_is_the_billable_customer_of_bill_lines(
+    new_world: Callable[..., Any],
+) -> None:
+    world: World = await new_world(settings=PROJECTS)
+    _, client = await vendor_and_client(world)
+    job = world.qbo(
+        "POST",
+        "customer",
+        json={"DisplayName": f"Job {world.tenant}", "Job": True, "ParentRef": {"value": client}},
+    )["Customer"]["Id"]
+    await world.deliver(up.project_synced(job))
+    await world.deliver(
+        up.invoice(
+            kind="vendor", status="approved", partner_id="v-1", client_id="c-5", project_id="p-1"
+        )
+    )
+
+    [bill] = world.records("Bill")
+    details = [line["ItemBasedExpenseLineDetail"] for line in bill["Line"]]
+    assert {d["CustomerRef"]["value"] for d in details} == {job}
+    assert {d["BillableStatus"] for d in details} == {"Billable"}
+
+
+def lines_of(world: World, kind: str) -> list[dict[str, Any]]:
+    item = world.item_id("Services")
+    if kind == "bill":
+        return [
+            {
+                "Amount": 300,
+                "DetailType": "ItemBasedExpenseLineDetail",
+                "ItemBasedExpenseLineDetail": {"ItemRef": {"value": item}},
+            }
+        ]
+    return [
+        {
+            "Amount": 60,
+            "DetailType": "SalesItemLineDetail",
+            "SalesItemLineDetail": {"ItemRef": {"value": item}},
+        }
+    ]
+
+
+async def test_existing_bill_with_the_same_number_is_adopted(
+    new_world: Callable[..., Any],
+) -> None:
+    world: World = await new_world()
+    vendor = world.vendor(f"Vendor {world.tenant}")
+    await world.deliver(up.partner_synced(vendor, partner_id="v-1", kind="vendor"))
+    existing = world.qbo(
+        "POST",
+        "bill",
+        json={"VendorRef": {"value": vendor}, "DocNumber": "B-12", "Line": lines_of(world, "bill")},
+    )["Bill"]
+    event = up.invoice(kind="vendor", status="approved", partner_id="v-1", number="B-12")
+    await world.deliver(event)
+
+    [synced] = await world.results("qbsync.document.synced.v1")
+    assert synced["data"]["adopted"] is True
+    assert synced["data"]["sync_key"] == existing["Id"]
+    assert len(world.records("Bill")) == 1
+    assert (await world.document("bill", event.invoice_id))["adopted"] is True
+
+
+async def test_existing_credit_memo_with_the_same_number_is_adopted(
+    new_world: Callable[..., Any],
+) -> None:
+    world, key = await ready(new_world)
+    existing = world.qbo(
+        "POST",
+        "creditmemo",
+        json={"CustomerRef": {"value": key}, "DocNumber": "CM-7", "Line": lines_of(world, "cm")},
+    )["CreditMemo"]
+    await world.deliver(up.credit_memo(number="CM-7"))
+
+    [synced] = await world.results("qbsync.document.synced.v1")
+    assert synced["data"]["document_kind"] == "credit_memo"
+    assert synced["data"]["adopted"] is True
+    assert synced["data"]["sync_key"] == existing["Id"]
+    assert len(world.records("CreditMemo")) == 1
+
+
+@pytest.mark.parametrize("kind", ["invoice", "credit_memo"])
+async def test_number_used_by_another_partners_document_fails_and_creates_nothing(
+    new_world: Callable[..., Any], kind: str
+) -> None:
+    world, _ = await ready(new_world)
+    other = world.customer(f"Other {world.tenant}")
+    entity = "Invoice" if kind == "invoice" else "CreditMemo"
+    world.qbo(
+        "POST",
+        entity.lower(),
+        json={"CustomerRef": {"value": other}, "DocNumber": "X-1", "Line": lines_of(world, kind)},
+    )
+    event = up.invoice(number="X-1") if kind == "invoice" else up.credit_memo(number="X-1")
+    await world.deliver(event)
+
+    [failed] = await world.results("qbsync.document.sync_failed.v1")
+    assert failed["data"]["document_kind"] == kind
+    assert failed["data"]["reason_code"] == "qbo-validation"
+    assert "X-1 is already used in QuickBooks by another partner" in failed["data"]["message"]
+    [only] = world.records(entity)
+    assert only["CustomerRef"]["value"] == other
+
+
+async def test_document_in_another_currency_than_its_partner_fails_with_currency_mismatch(
+    new_world: Callable[..., Any],
+) -> None:
+    world: World = await new_world(multicurrency=True)
+    await world.deliver(up.partner_synced(world.customer(f"Euro {world.tenant}", "EUR")))
+    event = up.invoice(currency="GBP", exchange_rate=Decimal("1.27"))
+    await world.deliver(event)
+
+    [failed] = await world.results("qbsync.document.sync_failed.v1")
+    assert failed["data"]["reason_code"] == "currency-mismatch"
+    assert "GBP" in failed["data"]["message"]
+    assert "EUR" in failed["data"]["message"]
+    row = await world.document("invoice", event.invoice_id)
+    assert (row["status"], row["reason_code"]) == ("failed", "currency-mismatch")
+    assert world.records("Invoice") == []

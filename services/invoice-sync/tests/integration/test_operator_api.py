@@ -207,3 +207,34 @@ async def test_refused_create_keeps_its_requestid_and_intuit_tid_in_history(
     assert entry["request_id"] and entry["request_id"] == body["request_id"]
     assert entry["intuit_tid"]
     assert entry["sync_key"] is None
+
+
+async def test_clear_key_forgets_the_qbo_document_without_touching_it(
+    world: World, api: httpx.AsyncClient
+) -> None:
+    event = up.invoice()
+    await world.deliver(event)
+    first = (await world.document("invoice", event.invoice_id))["sync_key"]
+
+    cleared = await api.post(f"/documents/invoice/{event.invoice_id}/clear-key", headers=KEY)
+
+    assert cleared.status_code == 200
+    body = cleared.json()
+    assert (body["status"], body["sync_key"]) == ("cleared", None)
+    assert body["history"][-1]["outcome"] == "operator:clear-key"
+    assert body["history"][-1]["sync_key"] == first
+    [still] = world.records("Invoice")
+    assert still["Id"] == first
+    # The next sync finds the same number for the same partner in QBO and adopts it.
+    resynced = (await api.post(f"/documents/invoice/{event.invoice_id}/resync", headers=KEY)).json()
+    assert (resynced["status"], resynced["sync_key"], resynced["adopted"]) == (
+        "synced",
+        first,
+        True,
+    )
+    assert len(world.records("Invoice")) == 1
+
+
+async def test_clear_key_of_an_unknown_document_is_404(api: httpx.AsyncClient) -> None:
+    response = await api.post("/documents/invoice/inv-nope/clear-key", headers=KEY)
+    assert response.status_code == 404

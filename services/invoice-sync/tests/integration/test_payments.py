@@ -201,3 +201,18 @@ async def test_payment_on_a_paid_bill_is_reported_never_a_zero_bill_payment(
     assert failed["data"]["message"].startswith(f"Bill {bill_id} owes nothing in QuickBooks")
     assert len(world.records("BillPayment")) == 1
     assert (await world.payment(late.payment_id))["status"] == "failed"
+
+
+async def test_tenant_deposit_account_is_where_payments_go(new_world: Callable[..., Any]) -> None:
+    world, invoice_id = await with_invoice(new_world, EXPORT_ON)
+    checking = next(a for a in world.records("Account") if a["AccountType"] == "Bank")
+    world.settings.set(
+        world.tenant,
+        TenantSettings(export_payments_by_default=True, deposit_account_id=checking["Id"]),
+    )
+    await world.deliver(up.payment(invoice_id, "100.00"))
+
+    [payment] = world.records("Payment")
+    assert payment["DepositToAccountRef"]["value"] == checking["Id"]
+    undeposited = next(a for a in world.records("Account") if a["Name"] == "Undeposited Funds")
+    assert checking["Id"] != undeposited["Id"]

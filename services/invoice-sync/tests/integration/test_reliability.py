@@ -77,6 +77,20 @@ async def test_concurrent_invoices_create_each_item_once(new_world: Callable[...
     assert [i["Name"] for i in world.records("Item")].count("Brand new service") == 1
 
 
+async def test_concurrent_invoices_create_their_new_term_once(
+    new_world: Callable[..., Any],
+) -> None:
+    world = await ready(new_world)
+    terms = {"name": "Net 17", "due_days": 17}
+    events = [up.invoice(payment_terms=terms) for _ in range(6)]
+    await asyncio.gather(*(world.deliver(e) for e in events))
+
+    [term] = [t for t in world.records("Term") if t["Name"] == "Net 17"]
+    invoices = world.records("Invoice")
+    assert len(invoices) == 6
+    assert {i["SalesTermRef"]["value"] for i in invoices} == {term["Id"]}
+
+
 async def test_crash_between_create_and_commit_leaves_one_document(
     new_world: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:

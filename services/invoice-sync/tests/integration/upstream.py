@@ -13,6 +13,7 @@ from qbsync_common.contract.events import (
     PartnerSnapshot,
     PartnerSynced,
     PaymentRecordedUpstream,
+    ProjectSynced,
 )
 from qbsync_common.contract.tenants import EntityChange, QboEntitiesChanged
 from qbsync_common.contract.values import DocumentLine
@@ -113,4 +114,16 @@ def entities_changed(realm_id: str, *names: str) -> QboEntitiesChanged:
         entities=[
             EntityChange(name=name, id="1", operation="Update", last_updated=now) for name in names
         ],
+    )
+
+
+def project_synced(sync_key: str, project_id: str = "p-1", client_id: str = "c-5") -> ProjectSynced:
+    return ProjectSynced(
+        project_id=project_id,
+        client_id=client_id,
+        version=1,
+        sync_key=sync_key,
+        sync_token="0",
+        adopted=False,
+        operation_id=f"op-{uuid.uuid4().hex[:8]}",
     )
