@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from qbsync_dev.demo import cli as demo_cli
 from qbsync_dev.demo.environment import DemoEnvironment
 from qbsync_dev.stack import GATEWAY, StackSpec
 
@@ -64,3 +67,43 @@ def test_printed_broker_url_hides_the_password() -> None:
     env = DemoEnvironment("http://e", "http://g", "amqp://app:s3cret@rabbit:5672/prod")
     assert env.broker_display == "amqp://app:***@rabbit:5672/prod"
     assert "s3cret" not in env.broker_display
+
+
+def test_run_ports_move_with_env_and_qbsync_demo_follows(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in ("QBSYNC_DEMO_GATEWAY_URL", "QBSYNC_DEMO_EMULATOR_URL"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("QBSYNC_DEV_OAUTH_GATEWAY_PORT", "9080")
+    monkeypatch.setenv("QBSYNC_DEV_QBO_EMULATOR_PORT", "9090")
+    spec = StackSpec.default()
+    assert spec.gateway_url == "http://127.0.0.1:9080"
+    assert _env_of(spec, GATEWAY)["QBSYNC_INTUIT_REDIRECT_URI"] == (
+        "http://127.0.0.1:9080/oauth/callback"
+    )
+    assert spec.ports["partner-sync"] == 8081  # the others keep their defaults
+    demo = DemoEnvironment.from_env()
+    assert (demo.gateway_url, demo.emulator_url) == (spec.gateway_url, spec.emulator_url)
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("http", "QBSYNC_DEV_PARTNER_SYNC_PORT must be a TCP port (1-65535), not 'http'"),
+        ("70000", "QBSYNC_DEV_PARTNER_SYNC_PORT must be a TCP port (1-65535), not '70000'"),
+        ("8080", "two processes cannot listen on one port: oauth-gateway=8080, partner-sync=8080"),
+    ],
+)
+def test_a_bad_run_port_is_refused_by_name(
+    monkeypatch: pytest.MonkeyPatch, value: str, says: str
+) -> None:
+    monkeypatch.delenv("QBSYNC_DEV_OAUTH_GATEWAY_PORT", raising=False)
+    monkeypatch.setenv("QBSYNC_DEV_PARTNER_SYNC_PORT", value)
+    with pytest.raises(ValueError, match=f"^{re.escape(says)}$"):
+        StackSpec.default()
+
+
+def test_qbsync_demo_refuses_a_bad_port_setting(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("QBSYNC_DEV_OAUTH_GATEWAY_PORT", "0")
+    assert demo_cli.main(["story"]) == 2
+    assert "QBSYNC_DEV_OAUTH_GATEWAY_PORT must be a TCP port" in capsys.readouterr().err

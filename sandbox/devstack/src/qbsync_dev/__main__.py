@@ -1,4 +1,10 @@
-"""`python -m qbsync_dev run|migrate|bench`: what `make run`, `make migrate` and `make bench` do."""
+"""`python -m qbsync_dev run|migrate|bench`: what `make run`, `make migrate` and `make bench` do.
+
+`run` listens on 8090 (emulator) and 8080-8083 (gateway, partner-sync, invoice-sync,
+payment-poller); QBSYNC_DEV_<NAME>_PORT moves one (e.g. QBSYNC_DEV_OAUTH_GATEWAY_PORT=9080), and
+qbsync-demo reads the same variables. QBSYNC_DATABASE_URL and QBSYNC_BROKER_URL pick the database
+and the broker (vhost included).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ import sys
 from qbsync_common import aio
 from qbsync_dev import bench, supervisor
 from qbsync_dev.database import ensure_database, migrate_all
+from qbsync_dev.stack import StackSpec
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,9 +31,14 @@ def main(argv: list[str] | None = None) -> int:
         migrate_all()
         return 0
     if args.command == "run":
+        try:
+            spec = StackSpec.default()  # before migrating: a bad port setting fails at once
+        except ValueError as exc:
+            print(f"qbsync_dev run: {exc}", file=sys.stderr)
+            return 2
         asyncio.run(ensure_database())
         migrate_all()
-        return asyncio.run(supervisor.run_stack())
+        return asyncio.run(supervisor.run_stack(spec))
     return aio.run(bench.run(args.only.split(",") if args.only else None))
 
 

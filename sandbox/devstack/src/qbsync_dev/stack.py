@@ -39,6 +39,28 @@ SERVICES: list[tuple[str, int]] = [
 SYNC_SERVICES = [name for name, _ in SERVICES if name != GATEWAY]
 
 
+def port_variable(name: str) -> str:
+    """QBSYNC_DEV_OAUTH_GATEWAY_PORT, QBSYNC_DEV_QBO_EMULATOR_PORT..."""
+    return f"QBSYNC_DEV_{name.upper().replace('-', '_')}_PORT"
+
+
+def default_ports() -> dict[str, int]:
+    """Every process's port: the fixed defaults, or QBSYNC_DEV_<NAME>_PORT (read by `make run` and
+    by qbsync-demo, so both agree)."""
+    ports = {}
+    for name, default in [(EMULATOR, EMULATOR_PORT), *SERVICES]:
+        variable = port_variable(name)
+        raw = os.environ.get(variable, "").strip() or str(default)
+        if not raw.isdigit() or not 0 < int(raw) < 65536:
+            raise ValueError(f"{variable} must be a TCP port (1-65535), not {raw!r}")
+        ports[name] = int(raw)
+    clashes = {p for p in ports.values() if list(ports.values()).count(p) > 1}
+    if clashes:
+        taken = ", ".join(f"{n}={p}" for n, p in ports.items() if p in clashes)
+        raise ValueError(f"two processes cannot listen on one port: {taken}")
+    return ports
+
+
 def database_url(database: str = DEFAULT_DATABASE) -> str:
     return os.environ.get(
         "QBSYNC_DATABASE_URL", f"postgresql+asyncpg://postgres@127.0.0.1:5432/{database}"
@@ -67,8 +89,9 @@ class StackSpec:
 
     @classmethod
     def default(cls) -> StackSpec:
-        """The ports `make run` uses; the gateway's development defaults point at them."""
-        ports = {EMULATOR: EMULATOR_PORT, **dict(SERVICES)}
+        """The ports `make run` uses (the gateway's development defaults point at them), each
+        movable with QBSYNC_DEV_<NAME>_PORT when another program holds it."""
+        ports = default_ports()
         # WARNING unless asked otherwise: INFO lines of five processes would bury the banner.
         level = os.environ.get("QBSYNC_LOG_LEVEL", "WARNING")
         return cls(database_url(), ports, os.environ.get("QBSYNC_BROKER_URL"), level)

@@ -18,7 +18,18 @@ from qbsync_dev.demo.connect import set_up_tenant
 from qbsync_dev.demo.environment import DEMO_COMPANY, DEMO_REALM, DEMO_TENANT, DemoEnvironment
 from qbsync_dev.stack import Proc, StackSpec
 
-READY_TIMEOUT_S = 60.0
+
+# Four services and the emulator importing at once on a busy 2-core machine can take a minute;
+# QBSYNC_DEV_READY_TIMEOUT_S moves it.
+def _ready_timeout() -> float:
+    raw = os.environ.get("QBSYNC_DEV_READY_TIMEOUT_S", "150")
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"QBSYNC_DEV_READY_TIMEOUT_S must be seconds, not {raw!r}") from None
+
+
+READY_TIMEOUT_S = _ready_timeout()
 _PIPES: set[asyncio.Task[None]] = set()  # strong references: a dropped task may be collected
 
 

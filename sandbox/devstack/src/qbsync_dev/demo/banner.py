@@ -27,7 +27,8 @@ def banner(spec: StackSpec, env: DemoEnvironment, tenant: ConnectedTenant) -> st
     for name, _ in SERVICES:
         lines.append(f"  {name:<15} {spec.url(name)}/metrics")
     lines += [
-        f"  {EMULATOR:<15} {spec.url(EMULATOR)}/_emulator/  (admin API)",
+        # /_emulator/ itself has no page: the admin API is listed in the emulator's docs.
+        f"  {EMULATOR:<15} {spec.url(EMULATOR)}/docs  (admin API under /_emulator/)",
         "",
         "Play the upstream app (in another terminal):",
         "  uv run qbsync-demo story                       # the whole story, results as they arrive",
