@@ -6,10 +6,12 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
 from docs import synced
 
 from conftest import World
+from payment_poller.adapters.qbo import ENTITIES
 from qbsync_common.contract import events
 from qbsync_common.contract.tenant_settings import TenantSettings
 from qbsync_common.tenant_settings import StaticTenantSettings
@@ -204,3 +206,80 @@ async def test_a_webhook_for_an_unknown_tenant_schedules_it(world: World) -> Non
         ),
     )
     assert registry.get_sample_value("qbsync_poller_unknown_tenant_webhooks_total") == 1.0
+
+
+async def stats(world: World) -> dict[str, Any]:
+    async with httpx.AsyncClient() as http:
+        answer = await http.get(f"{world.emulator_url}/_emulator/companies/{world.realm_id}/stats")
+    answer.raise_for_status()
+    result: dict[str, Any] = answer.json()
+    return result
+
+
+async def test_query_mode_finds_deleted_documents_and_payments_in_batches(world: World) -> None:
+    p = await world.poller()
+    moved = await world.books.invoice("100.00", number="Q-100")
+    lost = await world.books.invoice("50.00", number="Q-200")
+    kept = await world.books.invoice("70.00")
+    bill = await world.books.bill("40.00")
+    moved_id = await synced(world, p, moved)
+    lost_id = await synced(world, p, lost)
+    await synced(world, p, kept)
+    lost_bill_id = await synced(world, p, bill, kind="bill")
+    pays = [
+        await world.books.payment([("Invoice", kept.Id or "", "10.00")], total="10.00")
+        for _ in range(3)
+    ]
+    await world.poll_now(p)
+    assert len(await world.events(RECEIVED)) == 3
+
+    # Offline for 31 days; meanwhile documents and payments are deleted in QBO.
+    await world.sql(
+        "UPDATE {s}.poll_schedule SET state = 'needs_reauthorization' WHERE tenant_id = :t"
+    )
+    for doc in (moved, lost, bill):
+        await world.books.s.delete(doc, request_id=f"del-{doc.Id}")
+    for pay in pays[:2]:
+        await world.books.s.delete(pay, request_id=f"del-{pay.Id}")
+    again = await world.books.invoice("100.00", number="Q-100")
+    await world.sql(
+        "UPDATE {s}.poll_schedule SET cursor = :c WHERE tenant_id = :t",
+        c=datetime.now(UTC) - timedelta(days=31),
+    )
+    before = await stats(world)
+    await world.deliver(
+        p, events.TenantConnectionRecovered(realm_id=world.realm_id, recovered_at=datetime.now(UTC))
+    )
+    assert await p.poller.run_due() == 1
+    assert (await world.runs())[-1]["mode"] == "query"
+
+    keys = {
+        r["document_id"]: (r["qbo_id"], r["status"])
+        for r in await world.sql("SELECT * FROM {s}.documents WHERE tenant_id = :t")
+    }
+    assert keys[moved_id] == (again.Id, "synced")
+    assert keys[lost_id] == (lost.Id, "missing")
+    assert keys[lost_bill_id] == (bill.Id, "missing")
+    assert sorted((e["document_kind"], e["document_id"]) for e in await world.events(RECREATE)) == [
+        ("bill", lost_bill_id),
+        ("invoice", lost_id),
+    ]
+    assert sorted(e["qbo_payment_id"] for e in await world.events(REVERSED)) == sorted(
+        [pays[0].Id, pays[1].Id]
+    )
+    # Existence is asked with batched queries, never one GET per tracked object.
+    calls = _calls_between(before, await stats(world))
+    assert {key for key in calls if key[0] == "GET"} <= {("GET", "cdc")}, calls
+    # The fallback queries of the window, one existence query each for payments, invoices and
+    # bills, and one by-number query per deleted document.
+    queries = calls.get(("POST", "query"), 0)
+    assert queries <= len(ENTITIES) + 3 + 3, calls
+
+
+def _calls_between(before: dict[str, Any], after: dict[str, Any]) -> dict[tuple[str, str], int]:
+    counts: dict[tuple[str, str], int] = {}
+    for snapshot, sign in ((after, 1), (before, -1)):
+        for c in snapshot["calls"]:
+            key = (c["method"], c["endpoint"])
+            counts[key] = counts.get(key, 0) + sign * c["count"]
+    return {k: n for k, n in counts.items() if n}

@@ -98,6 +98,14 @@ class LedgerStore:
             .values(status="missing", updated_at=func.now())
         )
 
+    async def synced_doc_ids(self, s: AsyncSession, tenant_id: str) -> list[tuple[str, str]]:
+        """(kind, QBO id) of every document we believe is in QBO."""
+        t = self.t.documents
+        rows = await s.execute(
+            select(t.c.kind, t.c.qbo_id).where(t.c.tenant_id == tenant_id, t.c.status == "synced")
+        )
+        return [(r.kind, r.qbo_id) for r in rows]
+
     # -- reports and dedupe ---------------------------------------------------------------------
     async def reports_for(
         self, s: AsyncSession, tenant_id: str, payments: Iterable[tuple[PaymentKind, str]]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
 from payment_poller.domain.marker import is_ours
 from payment_poller.domain.model import ZERO, Link, PaymentKind, QboPayment
-from qbo_client import errors
 from qbo_client.cdc import CDCResult
 from qbo_client.models import Bill, BillPayment, CreditMemo, Invoice, Payment
 from qbo_client.models.base import QBOEntity
@@ -101,11 +101,26 @@ async def find_by_number(
     return None
 
 
-async def payment_gone(session: TenantSession, kind: PaymentKind, payment_id: str) -> bool:
-    """Whether a payment was hard-deleted (queries cannot see deletions older than CDC's 30 days)."""
-    entity: type[Payment] | type[BillPayment] = Payment if kind == "payment" else BillPayment
-    try:
-        await session.get(entity, payment_id)
-    except errors.ObjectNotFoundError:
-        return True
-    return False
+# Ids per existence query: QBO limits a query statement's length, not the IN list as such.
+ID_CHUNK = 100
+BY_KIND: dict[str, type[QBOEntity]] = {
+    "payment": Payment,
+    "bill_payment": BillPayment,
+    "invoice": Invoice,
+    "bill": Bill,
+}
+
+
+async def existing(session: TenantSession, kind: str, ids: Iterable[str]) -> set[str]:
+    """Which of these ids of one entity QBO still has (hard deletes are gone).
+
+    Queries cannot see deletions older than CDC's 30 days, so the query mode asks this instead:
+    one query per ID_CHUNK ids rather than one GET per object.
+    """
+    wanted = sorted(set(ids))
+    found: set[str] = set()
+    for start in range(0, len(wanted), ID_CHUNK):
+        chunk = wanted[start : start + ID_CHUNK]
+        rows = await session.query(Query(BY_KIND[kind]).where("Id", "IN", chunk))
+        found |= {row.Id for row in rows if row.Id}
+    return found

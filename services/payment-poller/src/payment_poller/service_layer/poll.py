@@ -98,7 +98,7 @@ class Poller:
             session = self.qbo_for(claim.tenant_id)
             changes = await qbo.fetch_changes(session, since)
             if changes.mode == "query":
-                await self._find_deleted_payments(session, claim, changes)
+                await self._find_deleted(session, claim, changes)
             recoveries = await self._recover(session, claim, changes)
             self.crash("poll-before-commit")
             seen, published = await self._commit(
@@ -258,18 +258,27 @@ class Poller:
         realm_id, interval_s = await self.tenant_facts(claim.tenant_id)
         return realm_id, max(1, interval_s)
 
-    async def _find_deleted_payments(
+    async def _find_deleted(
         self, session: TenantSession, claim: Claim, changes: qbo.Changes
     ) -> None:
-        """Queries (tenant offline > 30 days) cannot see deletions: check what we reported."""
+        """Queries (tenant offline > 30 days) cannot see deletions: check what we track.
+
+        Payments we reported as applied and documents we track, unless the queries returned
+        them, are looked up by id in batches; the missing ones become deletions, so reversals
+        and recovery by number run as they would after CDC.
+        """
         async with self.sessions() as s:
             reported = await self.repo.ledger.active_payment_ids(s, claim.tenant_id)
-        present = {(p.kind, p.id) for p in changes.payments}
-        for kind, payment_id in reported:
-            if (kind, payment_id) not in present and await qbo.payment_gone(
-                session, kind, payment_id
-            ):
-                changes.payments.append(QboPayment(kind, payment_id, "deleted", "deleted"))
+            tracked = await self.repo.ledger.synced_doc_ids(s, claim.tenant_id)
+        seen_payments = {(p.kind, p.id) for p in changes.payments}
+        for kind in ("payment", "bill_payment"):
+            ids = {i for k, i in reported if k == kind and (k, i) not in seen_payments}
+            for gone in sorted(ids - await qbo.existing(session, kind, ids)):
+                changes.payments.append(QboPayment(kind, gone, "deleted", "deleted"))
+        for kind in ("invoice", "bill"):
+            ids = {i for k, i in tracked if k == kind and (k, i) not in changes.balances}
+            for gone in ids - await qbo.existing(session, kind, ids):
+                changes.deleted_docs.add((kind, gone))
 
     async def _give_up(self, claim: Claim, run_id: int, exc: Exception, state: str | None) -> None:
         async with self.sessions() as s, s.begin():
