@@ -238,3 +238,26 @@ async def test_clear_key_forgets_the_qbo_document_without_touching_it(
 async def test_clear_key_of_an_unknown_document_is_404(api: httpx.AsyncClient) -> None:
     response = await api.post("/documents/invoice/inv-nope/clear-key", headers=KEY)
     assert response.status_code == 404
+
+
+async def test_payment_waiting_for_an_invoice_marked_paid_is_never_exported(
+    world: World, api: httpx.AsyncClient
+) -> None:
+    event = up.invoice(partner_id="c-9")  # waits: c-9 is not synced yet
+    await world.deliver(event)
+    pay = up.payment(event.invoice_id, "300.00")
+    await world.deliver(pay)
+    assert (await world.payment(pay.payment_id))["status"] == "waiting_invoice"
+
+    marked = await api.post(f"/documents/invoice/{event.invoice_id}/mark-paid", headers=KEY)
+    assert marked.json()["marked_paid"] is True
+    await world.deliver(up.partner_synced(world.customer(f"C9 {world.tenant}"), partner_id="c-9"))
+
+    assert (await world.document("invoice", event.invoice_id))["status"] == "synced"
+    row = await world.payment(pay.payment_id)
+    assert (row["status"], row["message"]) == (
+        "not_exported",
+        "The invoice was marked paid by an operator.",
+    )
+    assert world.records("Payment") == []
+    assert await world.results("qbsync.payment.exported.v1") == []

@@ -32,6 +32,7 @@ from qbsync_common.contract.events import (
 from qbsync_common.contract.payment_results import PaymentExportFailureReason
 
 FINAL = frozenset({"exported", "unsynced"})
+MARKED_PAID = "The invoice was marked paid by an operator."
 
 
 def document_kind_of(event: PaymentRecordedUpstream) -> str:
@@ -66,7 +67,7 @@ async def record_payment(
         session, tenant_id, document_kind_of(event), event.invoice_id
     )
     if document is not None and document["marked_paid"]:
-        await _status(session, base, "not_exported", "The invoice was marked paid by an operator.")
+        await _status(session, base, "not_exported", MARKED_PAID)
         return
     if document is None or document["sync_key"] is None:
         await _status(session, base, "waiting_invoice", "Waiting for the invoice to be synced.")
@@ -267,6 +268,10 @@ async def export_waiting_payments(
                 "generation",
             )
         }
+        if document["marked_paid"]:
+            # Marked paid while the payment waited: the operator's decision holds here too.
+            await _status(session, base, "not_exported", MARKED_PAID)
+            continue
         await export_payment(ctx, session, tenant_id, event, document, base)
 
 
