@@ -7,10 +7,13 @@ import json
 import re
 from importlib import resources
 from typing import Any
+from urllib.parse import urlsplit
 
 import jsonschema
 import pytest
 import yaml
+from qbsync_dev.demo.environment import DemoEnvironment
+from qbsync_dev.stack import StackSpec, service_credential
 from workspace_facts import EMULATOR, ROOT, SERVICES, default_port, env_names
 
 COMPOSE = ROOT / "docker-compose.yml"
@@ -193,3 +196,44 @@ def test_traces_flow_from_services_through_the_collector_to_jaeger(
     assert "otlp/jaeger" in pipeline["exporters"]
     for processor in pipeline["processors"]:
         assert processor in collector["processors"]
+
+
+def test_keys_match_make_run_so_qbsync_demo_defaults_work_against_it(
+    compose: dict[str, Any],
+) -> None:
+    # qbsync-demo's defaults are `make run`'s; against `make up` only the broker URL differs.
+    demo = DemoEnvironment("http://emulator", "http://gateway")
+    services = compose["services"]
+    gateway = services["oauth-gateway"]["environment"]
+    assert demo.operator_key in gateway["QBSYNC_OPERATOR_API_KEYS"].split(",")
+    assert gateway["QBSYNC_WEBHOOK_VERIFIER_TOKEN"] == demo.webhook_verifier_token
+    assert gateway["QBSYNC_INTUIT_CLIENT_ID"] == demo.client_id
+    assert gateway["QBSYNC_INTUIT_CLIENT_SECRET"] == demo.client_secret
+    # The one-shot migration validates the same settings: it must not drift from the service.
+    assert services["oauth-gateway-migrate"]["environment"] == gateway
+    credentials = json.loads(gateway["QBSYNC_SERVICE_CREDENTIALS"])
+    for service in SERVICES:
+        if service != "oauth-gateway":
+            own = services[service]["environment"]["QBSYNC_SERVICE_CREDENTIAL"]
+            assert credentials[service] == own == service_credential(service), service
+    # qbsync-demo's default URLs reach the gateway and the emulator on the host's ports.
+    default = StackSpec.default()
+    for name in ("oauth-gateway", EMULATOR):
+        published = {str(m).rpartition(":")[0] for m in services[name]["ports"]}
+        assert str(default.ports[name]) in published, name
+
+
+def test_the_documented_qbsync_demo_broker_url_reaches_composes_rabbitmq(
+    compose: dict[str, Any],
+) -> None:
+    documented = re.findall(r"QBSYNC_DEMO_BROKER_URL=(\S+)", COMPOSE.read_text())
+    assert documented, "the file's header says how to point qbsync-demo at this broker"
+    url = urlsplit(documented[0])
+    rabbit = compose["services"]["rabbitmq"]
+    assert (url.username, url.password) == (
+        rabbit["environment"]["RABBITMQ_DEFAULT_USER"],
+        rabbit["environment"]["RABBITMQ_DEFAULT_PASS"],
+    )
+    assert f"{url.port}:5672" in [str(m) for m in rabbit["ports"]]
+    services_url = urlsplit(compose["x-qbsync-env"]["QBSYNC_BROKER_URL"])
+    assert (url.path or "/") == (services_url.path or "/"), "the same vhost as the services"
