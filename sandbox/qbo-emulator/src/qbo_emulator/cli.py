@@ -10,6 +10,9 @@
     qbo-emulator apps disconnect cid 123            (a company admin disconnects the app)
     qbo-emulator grants mint cid 123 | grants list [--client-id cid] [--realm-id 123]
     qbo-emulator company list | company records 123 Customer | company stats 123
+    qbo-emulator company record 123 Invoice 42      (one record, inactive or deleted included)
+    qbo-emulator company pay 123 --invoice 42 [--amount 10.50]   (a customer pays, as in QBO)
+    qbo-emulator company pay 123 --bill 43 [--amount 5] [--bank-account 2]   (a bill is paid)
     qbo-emulator limits 123 '{"per_minute": 500, "per_second": 10}' | faults 123 '{...}'
     qbo-emulator token-faults add --mode status --status 503 --count 2 | token-faults clear
     qbo-emulator webhooks deliveries [--client-id cid] | webhooks flush | webhooks config ...
@@ -126,6 +129,17 @@ def _parser() -> argparse.ArgumentParser:
     records.add_argument("realm_id")
     records.add_argument("entity")
     company.add_parser("stats").add_argument("realm_id")
+    record = company.add_parser("record", help="one record, inactive or deleted included")
+    record.add_argument("realm_id")
+    record.add_argument("entity")
+    record.add_argument("entity_id")
+    pay = company.add_parser("pay", help="record a payment as a QuickBooks user would")
+    pay.add_argument("realm_id")
+    target = pay.add_mutually_exclusive_group(required=True)
+    target.add_argument("--invoice", dest="invoice_id", help="a customer pays this invoice")
+    target.add_argument("--bill", dest="bill_id", help="this bill is paid by check")
+    pay.add_argument("--amount", help="default: the open balance")
+    pay.add_argument("--bank-account", dest="bank_account_id", help="default: the first bank")
 
     for name in ("limits", "faults"):
         settings = commands.add_parser(name, help=f"set a realm's {name} (JSON object)")
@@ -235,6 +249,12 @@ def _request(args: argparse.Namespace) -> tuple[str, str, dict[str, Any] | None,
             return "GET", "/companies", None, {}
         if action == "records":
             return "GET", f"/companies/{args.realm_id}/records/{args.entity}", None, {}
+        if action == "record":
+            path = f"/companies/{args.realm_id}/records/{args.entity}/{args.entity_id}"
+            return "GET", path, None, {}
+        if action == "pay":
+            body = _present(args, "invoice_id", "bill_id", "amount", "bank_account_id")
+            return "POST", f"/companies/{args.realm_id}/payments", body, {}
         return "GET", f"/companies/{args.realm_id}/stats", None, {}
     if command in ("limits", "faults"):
         return "PUT", f"/companies/{args.realm_id}/{command}", _settings(args.settings), {}

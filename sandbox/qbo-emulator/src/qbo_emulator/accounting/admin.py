@@ -11,6 +11,7 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
+from qbo_emulator.accounting import faults
 from qbo_emulator.accounting.api import AccountingApi
 from qbo_emulator.accounting.catalogue import BY_LOWER
 from qbo_emulator.accounting.faults import ApiFault
@@ -105,10 +106,12 @@ def admin_router(api: AccountingApi, on_reset: Callable[[], None]) -> APIRouter:
     async def user_payment(realm_id: str, spec: UserPayment) -> Response:
         """Record a customer payment or a bill payment the way a QuickBooks user would."""
         realm = realm_of(realm_id)
+        if bool(spec.invoice_id) == bool(spec.bill_id):
+            raise HTTPException(422, "give exactly one of invoice_id and bill_id")
         try:
             if spec.invoice_id:
                 invoice = ledger.read(realm, "Invoice", spec.invoice_id)
-                amount = spec.amount or invoice["Balance"]
+                amount = spec.amount or _open_balance(invoice, "invoice")
                 body: dict[str, Any] = {
                     "CustomerRef": {"value": invoice["CustomerRef"]["value"]},
                     "CurrencyRef": invoice["CurrencyRef"],
@@ -121,26 +124,22 @@ def admin_router(api: AccountingApi, on_reset: Callable[[], None]) -> APIRouter:
                     ],
                 }
                 return _json({"Payment": ledger.write(realm, "Payment", body, "create")}, 201)
-            if spec.bill_id:
-                bill = ledger.read(realm, "Bill", spec.bill_id)
-                amount = spec.amount or bill["Balance"]
-                bank = spec.bank_account_id or _first_bank(realm)
-                body = {
-                    "VendorRef": {"value": bill["VendorRef"]["value"]},
-                    "CurrencyRef": bill["CurrencyRef"],
-                    "PayType": "Check",
-                    "CheckPayment": {"BankAccountRef": {"value": bank}},
-                    "TotalAmt": amount,
-                    "Line": [
-                        {"Amount": amount, "LinkedTxn": [{"TxnId": bill["Id"], "TxnType": "Bill"}]}
-                    ],
-                }
-                return _json(
-                    {"BillPayment": ledger.write(realm, "BillPayment", body, "create")}, 201
-                )
+            bill = ledger.read(realm, "Bill", str(spec.bill_id))
+            amount = spec.amount or _open_balance(bill, "bill")
+            bank = spec.bank_account_id or _first_bank(realm)
+            body = {
+                "VendorRef": {"value": bill["VendorRef"]["value"]},
+                "CurrencyRef": bill["CurrencyRef"],
+                "PayType": "Check",
+                "CheckPayment": {"BankAccountRef": {"value": bank}},
+                "TotalAmt": amount,
+                "Line": [
+                    {"Amount": amount, "LinkedTxn": [{"TxnId": bill["Id"], "TxnType": "Bill"}]}
+                ],
+            }
+            return _json({"BillPayment": ledger.write(realm, "BillPayment", body, "create")}, 201)
         except ApiFault as fault:
             return _json({"Fault": fault.body()}, fault.status)
-        raise HTTPException(422, "give invoice_id or bill_id")
 
     @router.get("/companies/{realm_id}/limits")
     async def get_limits(realm_id: str) -> dict[str, Any]:
@@ -180,6 +179,14 @@ def admin_router(api: AccountingApi, on_reset: Callable[[], None]) -> APIRouter:
         return {"reset": True}
 
     return router
+
+
+def _open_balance(document: dict[str, Any], kind: str) -> Decimal:
+    """What a user paying "the balance" pays; a paid document has nothing to receive."""
+    balance = Decimal(document["Balance"])
+    if balance <= 0:
+        raise faults.business(f"The {kind} {document['Id']} has no open balance to pay.")
+    return balance
 
 
 def _first_bank(realm: Realm) -> str:
