@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from oauth_gateway import validation
 from oauth_gateway.config import Settings
 from oauth_gateway.connect.flow import AuthorizeClient, ConnectFlow, TokenStore
 from oauth_gateway.connect.routes import connect_router
@@ -48,6 +49,7 @@ class Edge:
     def mount(self, app: FastAPI) -> None:
         """Add the browser pages, the webhook receiver and the operator API to `app`."""
         secure = self.public_base_url.startswith("https://")
+        validation.install(app)  # for every route of the app, the internal APIs' included
         app.include_router(connect_router(self.flow, secure_cookies=secure))
         app.include_router(webhook_router(self.receiver))
         app.include_router(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 
+import httpx
 import pytest
 from live_gateway import LiveGateway, connect, follow_to_return_url, issued_token, live_gateway
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -170,3 +172,80 @@ async def test_s4_no_credential_in_debug_logs_or_span_attributes(
             default=str,
         )
         assert secrets.leaks(text) == [], (span.name, text)
+
+
+def encodings(value: str) -> set[str]:
+    """A secret as it could leak: plain, and base64 (standard and URL-safe, padding dropped)."""
+    raw = value.encode()
+    return {
+        value,
+        base64.b64encode(raw).decode().rstrip("="),
+        base64.urlsafe_b64encode(raw).decode().rstrip("="),
+    }
+
+
+async def test_s2_s4_no_credential_in_metrics_or_error_pages(gw: LiveGateway) -> None:
+    secrets = Secrets()
+    secrets.add("client secret", gw.emulator.client_secret)
+    # What our calls to Intuit's token and revoke endpoints carry in `Authorization: Basic`.
+    basic = f"{gw.emulator.client_id}:{gw.emulator.client_secret}"
+    secrets.add("client basic auth", basic, base64.b64encode(basic.encode()).decode())
+    secrets.add("verifier token", gw.verifier_token)
+    secrets.add("operator API key", gw.operator_key)
+    secrets.add("service credential", gw.service_secret)
+    tenant = await gw.new_tenant()
+    pages: dict[str, httpx.Response] = {}
+    try:
+        realm_id = await gw.emulator.company()
+        landing = await connect(gw, tenant, realm_id)
+        secrets.add("authorization code", *landing.codes)
+        first = (await issued_token(gw, tenant))["access_token"]
+        second = (await issued_token(gw, tenant, failed=first))["access_token"]
+        secrets.add("access token", first, second)
+        secrets.add("refresh token", *(g["refresh_token"] for g in await gw.emulator.grants()))
+        service = {"Authorization": f"Bearer {gw.service_secret}"}
+        async with gw.client() as client:
+            # A service that sends the raw token where its hash belongs: 422 must not echo it.
+            pages["422 raw token as hash"] = await client.post(
+                f"/internal/v1/tenants/{tenant}/access-token",
+                json={"failed_token_sha256": second},
+                headers=service,
+            )
+            pages["422 token as tenant id"] = await client.post(
+                "/v1/tenants", json={"tenant_id": f"{second}\x00", "name": "x"}, headers=gw.operator
+            )
+            pages["401 refresh token as credential"] = await client.post(
+                f"/internal/v1/tenants/{tenant}/access-token",
+                json={},
+                headers={"Authorization": f"Bearer {second}"},
+            )
+            pages["401 operator"] = await client.get("/v1/tenants", headers=service)
+            pages["404 unknown tenant"] = await client.post(
+                "/internal/v1/tenants/t-nobody/access-token", json={}, headers=service
+            )
+            pages["invalid link"] = await client.get(f"/connect/{landing.codes[0]}")
+            pages["replayed code"] = await client.get(
+                "/oauth/callback",
+                params={"code": landing.codes[0], "state": "forged", "realmId": realm_id},
+            )
+            pages["reconnect forged realm"] = await client.post(
+                "/reconnect", data={"realmId": second}
+            )
+            pages["unknown route"] = await client.get(f"/v1/{second}")
+            pages["metrics"] = await client.get("/metrics")
+    finally:
+        await gw.cleanup([tenant])
+    assert "qbsync_token_refreshes_total" in pages["metrics"].text  # the real exposition
+    statuses = {name: resp.status_code for name, resp in pages.items()}
+    assert statuses["422 raw token as hash"] == 422
+    assert statuses["422 token as tenant id"] == 422
+    assert statuses["401 refresh token as credential"] == 401
+    assert statuses["404 unknown tenant"] == 404
+    needles = {kind: set().union(*map(encodings, v)) for kind, v in secrets.found.items()}
+    leaks = {
+        name: sorted(
+            kind for kind, values in needles.items() if any(v in resp.text for v in values)
+        )
+        for name, resp in pages.items()
+    }
+    assert {name: kinds for name, kinds in leaks.items() if kinds} == {}
