@@ -10,6 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
+from qbo_emulator.accounting.limits import FaultSettings, Governor
+
 pytestmark = pytest.mark.integration
 
 
@@ -107,3 +109,32 @@ def test_latency_and_concurrency_limit(emulator_url: str, realm: str, emulator_t
             return sorted(r.status_code for r in responses)
 
     assert asyncio.run(burst()) == [200, 429, 429]
+
+
+def test_jitter_spreads_latency_within_its_range() -> None:
+    """Jitter adds a seeded uniform 0..jitter_ms on top of latency_ms (no wall-clock timing)."""
+    gov = Governor()
+    gov.configure_faults(FaultSettings(latency_ms=100, jitter_ms=50, seed=7))
+    latencies = [gov.decide().latency for _ in range(200)]
+    assert all(0.1 <= latency <= 0.15 for latency in latencies)
+    assert len(set(latencies)) > 100  # spread, not one fixed delay
+    assert max(latencies) - min(latencies) > 0.04
+    again = Governor()
+    again.configure_faults(FaultSettings(latency_ms=100, jitter_ms=50, seed=7))
+    assert [again.decide().latency for _ in range(200)] == latencies  # the seed replays it
+    fixed = Governor()
+    fixed.configure_faults(FaultSettings(latency_ms=20))
+    assert {fixed.decide().latency for _ in range(20)} == {0.02}
+
+
+def test_jitter_is_configured_per_realm_over_http(
+    client: httpx.Client, emulator_url: str, realm: str
+) -> None:
+    configure(emulator_url, realm, "faults", {"jitter_ms": 30, "seed": 1})
+    shown = httpx.get(f"{emulator_url}/_emulator/companies/{realm}/limits").json()
+    assert (shown["faults"]["jitter_ms"], shown["faults"]["latency_ms"]) == (30, 0)
+    assert {client.get("preferences").status_code for _ in range(5)} == {200}
+    refused = httpx.put(
+        f"{emulator_url}/_emulator/companies/{realm}/faults", json={"jitter_ms": -1}
+    )
+    assert refused.status_code == 422

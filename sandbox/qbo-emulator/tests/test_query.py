@@ -69,6 +69,19 @@ def test_parser_values_and_escapes() -> None:
     ]
 
 
+def test_parser_less_than_forms() -> None:
+    query = parse(
+        "select * from Invoice where TotalAmt < 100 and Balance<=50.5 "
+        "and MetaData.LastUpdatedTime <= '2024-01-01T00:00:00-08:00' and DocNumber < '1005'"
+    )
+    assert [(c.path, c.op, c.values) for c in query.conditions] == [
+        (("totalamt",), "<", [Decimal("100")]),
+        (("balance",), "<=", [Decimal("50.5")]),
+        (("metadata", "lastupdatedtime"), "<=", ["2024-01-01T00:00:00-08:00"]),
+        (("docnumber",), "<", ["1005"]),
+    ]
+
+
 @pytest.mark.parametrize(
     ("text", "code"),
     [
@@ -130,3 +143,50 @@ def test_query_evaluation_over_http(api: Api) -> None:
     assert recent["maxResults"] == 3
     bad = api("GET", "query", params={"query": "select * from Customer where"})
     assert bad.json()["Fault"]["Error"][0]["code"] == "4000"
+
+
+@pytest.mark.integration
+def test_less_than_and_at_most_over_http(api: Api) -> None:
+    tag = uuid.uuid4().hex[:6]
+    customer = api("POST", "customer", json={"DisplayName": f"Lt {tag}"}).json()["Customer"]
+    items = api("GET", "query", params={"query": "select * from Item where Name = 'Services'"})
+    item_id = items.json()["QueryResponse"]["Item"][0]["Id"]
+    ids = {}
+    for amount in ("9.99", "10", "10.01", "250"):
+        line = {
+            "Amount": amount,
+            "DetailType": "SalesItemLineDetail",
+            "SalesItemLineDetail": {"ItemRef": {"value": item_id}},
+        }
+        body = {"CustomerRef": {"value": customer["Id"]}, "Line": [line]}
+        ids[amount] = api("POST", "invoice", json=body).json()["Invoice"]["Id"]
+    mine = f"CustomerRef = '{customer['Id']}'"
+
+    def amounts(where: str) -> list[Decimal]:
+        text = f"select * from Invoice where {mine} and {where} orderby TotalAmt"
+        response = api("GET", "query", params={"query": text})
+        assert response.status_code == 200, response.text
+        rows = response.json(parse_float=Decimal)["QueryResponse"].get("Invoice", [])
+        return [Decimal(r["TotalAmt"]) for r in rows]
+
+    assert amounts("TotalAmt < 10") == [Decimal("9.99")]
+    assert amounts("TotalAmt <= 10") == [Decimal("9.99"), Decimal("10")]
+    assert amounts("TotalAmt<10.01") == [Decimal("9.99"), Decimal("10")]
+    assert amounts("TotalAmt <= 10.01") == [Decimal("9.99"), Decimal("10"), Decimal("10.01")]
+    assert amounts("TotalAmt < 9.99") == []
+    assert amounts("TotalAmt <= 1000") == [
+        Decimal("9.99"),
+        Decimal("10"),
+        Decimal("10.01"),
+        Decimal("250"),
+    ]
+    # Ids are compared as numbers, not as text ("10" < "9" as strings).
+    first, last = ids["9.99"], ids["250"]
+    assert amounts(f"Id <= '{first}'") == [Decimal("9.99")]
+    assert len(amounts(f"Id < '{last}'")) == 3
+    count = api(
+        "GET",
+        "query",
+        params={"query": f"select count(*) from Invoice where {mine} and Balance <= 10"},
+    )
+    assert count.json()["QueryResponse"] == {"totalCount": 2}
