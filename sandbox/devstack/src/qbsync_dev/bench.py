@@ -16,6 +16,7 @@ CASES: dict[str, str] = {
     "payment-poller": "qbsync_dev.bench_payment_poller:run",
     "invoice-sync": "qbsync_dev.bench_invoice_sync:run",
     "partner-sync": "qbsync_dev.bench_partner_sync:run",
+    "oauth-gateway": "oauth_gateway.bench:run",  # internal token API, cached, 100 tenants
     "system": "qbsync_dev.bench_system:run",  # RELIABILITY §8 L1/L2: the whole stack, many tenants
 }
 
