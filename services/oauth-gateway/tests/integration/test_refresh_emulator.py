@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from oauth_gateway.custody.errors import NeedsReauthorization, TokenUnavailable
 from oauth_gateway.custody.keyring import KeyRing, generate_key
+from oauth_gateway.custody.model import IssuedToken
 from oauth_gateway.custody.policy import RefreshPolicy
 
 pytestmark = pytest.mark.integration
@@ -139,13 +140,34 @@ async def test_crash_before_commit_with_0h_grace_marks_reauthorization_once(
         emulator_url, gateway_sessions, new_tenant, keyring, grace_hours=0
     )
     restarted = replica(gateway_sessions, app.intuit(), events, keyring)
-    for _ in range(5):
-        with pytest.raises(NeedsReauthorization):
-            await restarted.vault.access_token(tenant)
-    # One refresh attempt after the restart, then none: no retry storm at Intuit.
-    assert await app.refresh_calls() == 2
+    # Another tenant of the same app, whose access token also just expired, asks at the same time.
+    bystander_realm, bystander = await app.company(), await new_tenant()
+    await connect(
+        gateway_sessions,
+        restarted.vault,
+        bystander,
+        await app.grant(bystander_realm),
+        bystander_realm,
+    )
+    await age_tokens(gateway_sessions, bystander, access_left=timedelta(seconds=-1))
+    answers = await asyncio.gather(
+        *(restarted.vault.access_token(t) for t in [tenant, bystander] * 5),
+        return_exceptions=True,
+    )
+    doomed_answers, bystander_answers = answers[0::2], answers[1::2]
+    assert all(isinstance(a, NeedsReauthorization) for a in doomed_answers), doomed_answers
+    # One refresh attempt for the doomed tenant after the restart, then none (no retry storm),
+    # and one for the bystander.
+    assert await app.refresh_calls() == 3
     assert await tenant_state(gateway_sessions, tenant) == "needs_reauthorization"
     assert events.of(tenant) == ["reauthorization_required"]
+    # Other tenants are unaffected: the bystander refreshed once, works and emitted nothing.
+    assert all(isinstance(a, IssuedToken) for a in bystander_answers), bystander_answers
+    bystander_tokens = {a.access_token for a in bystander_answers if isinstance(a, IssuedToken)}
+    assert len(bystander_tokens) == 1
+    assert await qbo_accepts(emulator_url, bystander_realm, bystander_tokens.pop())
+    assert await tenant_state(gateway_sessions, bystander) == "connected"
+    assert events.of(bystander) == []
     # Reconnecting (a new grant through the OAuth callback) recovers the tenant.
     realm_id = await app.company()
     await connect(gateway_sessions, restarted.vault, tenant, await app.grant(realm_id), realm_id)
