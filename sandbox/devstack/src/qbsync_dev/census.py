@@ -21,6 +21,9 @@ class Census:
 
     missing: dict[str, list[str]] = field(default_factory=dict)
     duplicated: dict[str, dict[str, int]] = field(default_factory=dict)
+    # (entity, name) -> MetaData.CreateTime of the workload's records found (the earliest one
+    # of a duplicate): when the record reached QuickBooks, for publish-to-QBO latency.
+    created: dict[tuple[str, str], str] = field(default_factory=dict)
 
     @property
     def exact(self) -> bool:
@@ -54,10 +57,17 @@ async def take_census(
     }
     missing: dict[str, list[str]] = {}
     duplicated: dict[str, dict[str, int]] = {}
+    created: dict[tuple[str, str], str] = {}
     for (entity, field_name), names in wanted.items():
-        found = Counter(
-            str(r.get(field_name)) for r in await records(client, emulator_url, realm_id, entity)
-        )
+        found: Counter[str] = Counter()
+        stamps: dict[str, list[str]] = {}
+        for record in await records(client, emulator_url, realm_id, entity):
+            name = str(record.get(field_name))
+            found[name] += 1
+            stamp = record.get("MetaData", {}).get("CreateTime")
+            if stamp:
+                stamps.setdefault(name, []).append(str(stamp))
         missing[entity] = [n for n in names if found[n] == 0]
         duplicated[entity] = {n: found[n] for n in names if found[n] > 1}
-    return Census(missing, duplicated)
+        created |= {(entity, n): min(stamps[n]) for n in names if n in stamps}
+    return Census(missing, duplicated, created)

@@ -128,6 +128,18 @@ def result_key(event: BaseModel) -> str:
     raise TypeError(f"the workload has no {type(event).__name__} events")
 
 
+def qbo_record(event: BaseModel) -> tuple[str, str]:
+    """(QBO entity, the name the census finds it by) of the record an event creates."""
+    match event:
+        case events.PartnerUpserted():
+            return ("Customer" if event.kind == "client" else "Vendor", event.name)
+        case events.InvoiceStatusChanged():
+            return ("Invoice" if event.kind == "client" else "Bill", str(event.number))
+        case events.PaymentRecordedUpstream():
+            return ("Payment", str(event.reference))
+    raise TypeError(f"the workload has no {type(event).__name__} events")
+
+
 def _document(
     kind: str,
     invoice_id: str,
