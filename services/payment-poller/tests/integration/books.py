@@ -26,7 +26,10 @@ def rid() -> str:
 class Books:
     """One realm's QBO company, driven through the QBO API and the emulator's admin API."""
 
-    def __init__(self, session: TenantSession, emulator_url: str, realm_id: str) -> None:
+    def __init__(
+        self, session: TenantSession, emulator_url: str, realm_id: str, token: str = ""
+    ) -> None:
+        self.token = token
         self.s = session
         self.emulator_url = emulator_url
         self.realm_id = realm_id
@@ -41,7 +44,15 @@ class Books:
         assert self._customer is not None
         return self._customer
 
-    async def invoice(self, amount: str, number: str | None = None) -> Invoice:
+    async def other_customer(self) -> str:
+        """A seeded customer other than customer()."""
+        rows = await self.s.query(Query(Customer).where("DisplayName", "=", "Cool Cars"))
+        assert rows[0].Id is not None and rows[0].Id != await self.customer()
+        return rows[0].Id
+
+    async def invoice(
+        self, amount: str, number: str | None = None, customer: str | None = None
+    ) -> Invoice:
         item = (await self.s.query(Query(Item).where("Name", "=", "Services")))[0]
         line = Line(
             Amount=Decimal(amount),
@@ -52,12 +63,30 @@ class Books:
         )
         return await self.s.create(
             Invoice(
-                CustomerRef=Ref(value=await self.customer()),
+                CustomerRef=Ref(value=customer or await self.customer()),
                 Line=[line],
                 DocNumber=number or f"INV-{rid()[:8]}",
             ),
             request_id=rid(),
         )
+
+    async def invoice_with_duplicate_number(self, amount: str, number: str) -> Invoice:
+        """An invoice for customer() whose DocNumber is already used (QBO allows it on request)."""
+        template = await self.invoice(amount)
+        body = template.model_dump(mode="json", exclude_none=True, by_alias=True)
+        for key in ("Id", "SyncToken", "MetaData", "domain", "sparse"):
+            body.pop(key, None)
+        body["DocNumber"] = number
+        await self.s.delete(template, request_id=rid())
+        async with httpx.AsyncClient() as http:
+            response = await http.post(
+                f"{self.emulator_url}/v3/company/{self.realm_id}/invoice",
+                params={"include": "allowduplicatedocnum", "requestid": rid()},
+                headers={"Authorization": f"Bearer {self.token}", "Accept": "application/json"},
+                json=body,
+            )
+        response.raise_for_status()
+        return Invoice.model_validate(response.json()["Invoice"])
 
     async def credit_memo(self, amount: str) -> CreditMemo:
         item = (await self.s.query(Query(Item).where("Name", "=", "Services")))[0]

@@ -172,7 +172,7 @@ async def world(
         {tenant: AccessToken(TOKEN, realm_id, poller_emulator_url, expires)}
     )
     client = QBOClient(tokens, limiter=UnlimitedRateLimiter(), registry=CollectorRegistry())
-    books = Books(client.for_tenant(tenant), poller_emulator_url, realm_id)
+    books = Books(client.for_tenant(tenant), poller_emulator_url, realm_id, TOKEN)
     w = World(
         schema, database_url, broker_url, poller_emulator_url, realm_id, tenant, tokens, books
     )

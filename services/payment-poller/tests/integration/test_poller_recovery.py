@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -284,3 +285,35 @@ def _calls_between(before: dict[str, Any], after: dict[str, Any]) -> dict[tuple[
             key = (c["method"], c["endpoint"])
             counts[key] = counts.get(key, 0) + sign * c["count"]
     return {k: n for k, n in counts.items() if n}
+
+
+async def test_recovery_by_number_needs_the_same_customer(world: World) -> None:
+    p = await world.poller()
+    mine, other = await world.books.customer(), await world.books.other_customer()
+    number_a, number_b = f"C-{uuid.uuid4().hex[:6]}", f"C-{uuid.uuid4().hex[:6]}"
+    a = await world.books.invoice("100.00", number=number_a)
+    b = await world.books.invoice("60.00", number=number_b)
+    a_id = await synced(world, p, a)
+    b_id = await synced(world, p, b)
+    await world.poll_now(p)  # the poll sees both invoices, with their customer
+    partners = {
+        r["document_id"]: r["partner_qbo_id"]
+        for r in await world.sql("SELECT * FROM {s}.documents WHERE tenant_id = :t")
+    }
+    assert partners == {a_id: mine, b_id: mine}
+
+    await world.books.s.delete(a, request_id=f"del-{a.Id}")
+    await world.books.s.delete(b, request_id=f"del-{b.Id}")
+    # Someone else's invoice under a's number is not a's; b's is re-entered, next to a
+    # same-numbered invoice of another customer.
+    await world.books.invoice("100.00", number=number_a, customer=other)
+    await world.books.invoice("60.00", number=number_b, customer=other)
+    b_again = await world.books.invoice_with_duplicate_number("60.00", number_b)
+    await world.poll_now(p)
+    keys = {
+        r["document_id"]: (r["qbo_id"], r["status"])
+        for r in await world.sql("SELECT * FROM {s}.documents WHERE tenant_id = :t")
+    }
+    assert keys[a_id] == (a.Id, "missing")
+    assert keys[b_id] == (b_again.Id, "synced")
+    assert [e["document_id"] for e in await world.events(RECREATE)] == [a_id]

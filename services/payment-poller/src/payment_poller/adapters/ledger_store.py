@@ -88,6 +88,16 @@ class LedgerStore:
             .values(balance=doc.balance, qbo_id=doc.qbo_id, status="synced", updated_at=func.now())
         )
 
+    async def set_partner(self, s: AsyncSession, tenant_id: str, doc: Doc) -> None:
+        t = self.t.documents
+        await s.execute(
+            update(t)
+            .where(
+                t.c.tenant_id == tenant_id, t.c.kind == doc.kind, t.c.document_id == doc.document_id
+            )
+            .values(partner_qbo_id=doc.partner_id)
+        )
+
     async def mark_missing(self, s: AsyncSession, tenant_id: str, doc: Doc) -> None:
         t = self.t.documents
         await s.execute(
@@ -234,4 +244,5 @@ def _doc(r: Any) -> Doc:
         Decimal(r.total),
         Decimal(r.balance),
         r.currency,
+        r.partner_qbo_id,
     )

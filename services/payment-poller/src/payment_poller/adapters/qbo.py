@@ -26,6 +26,8 @@ class Changes:
     payments: list[QboPayment] = field(default_factory=list)
     balances: dict[tuple[str, str], Decimal] = field(default_factory=dict)
     deleted_docs: set[tuple[str, str]] = field(default_factory=set)
+    # (kind, QBO id) -> the document's CustomerRef / VendorRef.
+    partners: dict[tuple[str, str], str] = field(default_factory=dict)
     time: datetime | None = None
     mode: str = "cdc"
 
@@ -52,6 +54,9 @@ def to_changes(result: CDCResult) -> Changes:
             balance = getattr(obj, "Balance", None)
             if obj.Id and balance is not None:
                 out.balances[(doc_kind, obj.Id)] = Decimal(balance)
+            partner = _partner_of(obj)
+            if obj.Id and partner is not None:
+                out.partners[(doc_kind, obj.Id)] = partner
         for stub in result.deleted.get(name, []):
             out.deleted_docs.add((doc_kind, stub.Id or ""))
     return out
@@ -89,16 +94,33 @@ def to_payment(kind: PaymentKind, obj: QBOEntity) -> QboPayment:
     )
 
 
+def _partner_of(obj: QBOEntity) -> str | None:
+    ref = getattr(obj, "CustomerRef", None) or getattr(obj, "VendorRef", None)
+    value = getattr(ref, "value", None) if ref is not None else None
+    return value if isinstance(value, str) and value else None
+
+
 async def find_by_number(
-    session: TenantSession, kind: str, doc_number: str
+    session: TenantSession, kind: str, doc_number: str, partner_id: str | None
 ) -> tuple[str, Decimal] | None:
-    """The (QBO id, balance) of the document with this DocNumber, if QBO has one."""
+    """The (QBO id, balance) of the document with this DocNumber and partner, if QBO has one.
+
+    XTRF's rule matches by number and partner: DocNumbers repeat across customers (and bills
+    of different vendors often share one). When the partner was never seen (no poll read the
+    document before it vanished) only an unambiguous number is adopted.
+    """
     entity: type[Invoice] | type[Bill] = Invoice if kind == "invoice" else Bill
     rows = await session.query(Query(entity).where("DocNumber", "=", doc_number))
-    for row in rows:
-        if row.Id and row.Balance is not None:
-            return row.Id, Decimal(row.Balance)
-    return None
+    candidates = [r for r in rows if r.Id and r.Balance is not None]
+    if partner_id is not None:
+        candidates = [r for r in candidates if _partner_of(r) == partner_id]
+    elif len(candidates) > 1:
+        return None
+    if not candidates:
+        return None
+    found = candidates[0]
+    assert found.Id is not None and found.Balance is not None
+    return found.Id, Decimal(found.Balance)
 
 
 # Ids per existence query: QBO limits a query statement's length, not the IN list as such.

@@ -25,6 +25,8 @@ class Doc:
     total: Decimal
     balance: Decimal
     currency: str
+    # QBO CustomerRef (invoice) or VendorRef (bill), once a poll has seen the document.
+    partner_id: str | None = None
 
 
 @dataclass(frozen=True)

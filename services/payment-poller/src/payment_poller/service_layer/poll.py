@@ -137,6 +137,7 @@ class Poller:
                 await self.repo.schedule.learn_tenant(s, tenant, claim.realm_id, claim.interval_s)
             published = await self._apply_recoveries(s, tenant, recoveries)
             latest = _latest(changes.payments)
+            await self._learn_partners(s, tenant, changes.partners)
             published += await self._publish(s, tenant, latest, changes.balances)
             await self.repo.runs.finish_run(
                 s,
@@ -149,6 +150,17 @@ class Poller:
                 events_published=published,
             )
         return len(latest), published
+
+    async def _learn_partners(
+        self, s: AsyncSession, tenant: str, partners: dict[tuple[str, str], str]
+    ) -> None:
+        """Remember each tracked document's customer or vendor, for recovery by number."""
+        docs = await self.repo.ledger.docs_by_qbo_id(s, tenant, partners)
+        for key, doc in docs.items():
+            if doc.partner_id != partners[key]:
+                await self.repo.ledger.set_partner(
+                    s, tenant, replace(doc, partner_id=partners[key])
+                )
 
     async def _publish(
         self,
@@ -216,7 +228,7 @@ class Poller:
         for doc in docs.values():
             found = None
             if doc.doc_number:
-                found = await qbo.find_by_number(session, doc.kind, doc.doc_number)
+                found = await qbo.find_by_number(session, doc.kind, doc.doc_number, doc.partner_id)
             out.append(Recovery(doc, found))
         return out
 
