@@ -21,6 +21,32 @@ CRASH_POINTS = frozenset(
 )
 
 
+CRASH_AT = "QBSYNC_CRASH_AT"
+CRASH_PROBABILITY = "QBSYNC_CRASH_PROBABILITY"
+CRASH_LOG = "QBSYNC_CRASH_LOG"
+DEFAULT_PROBABILITY = 0.05
+
+# (variable, default, meaning) for the README's configuration reference.
+VARIABLES = (
+    (
+        CRASH_AT,
+        "",
+        "Test-only fault injection, ignored in production: comma-separated crash points where "
+        f"the process SIGKILLs itself ({', '.join(sorted(CRASH_POINTS))}); unset = none",
+    ),
+    (
+        CRASH_PROBABILITY,
+        str(DEFAULT_PROBABILITY),
+        f"Test-only: chance of the kill each time a point of {CRASH_AT} is passed (0-1)",
+    ),
+    (
+        CRASH_LOG,
+        "",
+        "Test-only: file each fired crash point is appended to, so a test can count the hits",
+    ),
+)
+
+
 class CrashHook:
     def __init__(self, points: frozenset[str], probability: float) -> None:
         self.points = points
@@ -28,15 +54,15 @@ class CrashHook:
 
     @classmethod
     def from_env(cls, environment: str) -> CrashHook:
-        raw = os.environ.get("QBSYNC_CRASH_AT", "")
+        raw = os.environ.get(CRASH_AT, "")
         if environment == "production" or not raw:
             return cls(frozenset(), 0.0)
         points = frozenset(p.strip() for p in raw.split(",") if p.strip()) & CRASH_POINTS
-        return cls(points, float(os.environ.get("QBSYNC_CRASH_PROBABILITY", "0.05")))
+        return cls(points, float(os.environ.get(CRASH_PROBABILITY, str(DEFAULT_PROBABILITY))))
 
     def __call__(self, point: str) -> None:
         if point in self.points and random.random() < self.probability:
-            log_path = os.environ.get("QBSYNC_CRASH_LOG")
+            log_path = os.environ.get(CRASH_LOG)
             if log_path:  # lets a test prove each point was really hit
                 with open(log_path, "a") as log:
                     log.write(point + "\n")
