@@ -90,6 +90,11 @@ def test_parser_less_than_forms() -> None:
         ("SELECT * FROM Customer WHERE DisplayName = 'x' OR Id = '1'", "4000"),
         ("SELECT * FROM Gadget", "4000"),
         ("SELECT * FROM Customer MAXRESULTS 1001", "4001"),
+        # QBO has no "not equal": its operators are = < > <= >= IN LIKE.
+        ("SELECT * FROM Customer WHERE DisplayName != 'x'", "4000"),
+        ("SELECT * FROM Customer WHERE DisplayName <> 'x'", "4000"),
+        ("SELECT * FROM Customer WHERE DisplayName == 'x'", "4000"),
+        ("SELECT * FROM Customer WHERE DisplayName =< 'x'", "4000"),
     ],
 )
 def test_parser_rejects_like_qbo(text: str, code: str) -> None:
@@ -190,3 +195,42 @@ def test_less_than_and_at_most_over_http(api: Api) -> None:
         params={"query": f"select count(*) from Invoice where {mine} and Balance <= 10"},
     )
     assert count.json()["QueryResponse"] == {"totalCount": 2}
+
+
+@pytest.mark.integration
+def test_each_operator_over_http(api: Api) -> None:
+    """Every operator QBO documents, and the two it lacks, through GET and POST."""
+    tag = uuid.uuid4().hex[:6]
+    names = {n: f"{tag} {n}" for n in ("a", "b", "c")}
+    for name in names.values():
+        assert api("POST", "customer", json={"DisplayName": name}).status_code == 200
+    mine = f"DisplayName LIKE '{tag}%'"
+
+    def found(where: str, method: str = "GET") -> list[str]:
+        text = f"select * from Customer where {mine} and {where} orderby DisplayName"
+        if method == "GET":
+            response = api("GET", "query", params={"query": text})
+        else:
+            headers = {"Content-Type": "application/text"}
+            response = api("POST", "query", content=text, headers=headers)
+        assert response.status_code == 200, response.text
+        rows = response.json()["QueryResponse"].get("Customer", [])
+        return [r["DisplayName"].split()[1] for r in rows]
+
+    b = names["b"]
+    for method in ("GET", "POST"):
+        assert found(f"DisplayName = '{b}'", method) == ["b"]
+        assert found(f"DisplayName < '{b}'", method) == ["a"]
+        assert found(f"DisplayName > '{b}'", method) == ["c"]
+        assert found(f"DisplayName <= '{b}'", method) == ["a", "b"]
+        assert found(f"DisplayName >= '{b}'", method) == ["b", "c"]
+        assert found(f"DisplayName IN ('{b}', '{names['c']}')", method) == ["b", "c"]
+        assert found(f"DisplayName LIKE '%b'", method) == ["b"]
+
+    for op in ("!=", "<>"):
+        text = f"select * from Customer where {mine} and DisplayName {op} '{b}'"
+        response = api("GET", "query", params={"query": text})
+        assert response.status_code == 400
+        error = response.json()["Fault"]["Error"][0]
+        assert (error["code"], error["Message"]) == ("4000", "Error parsing query")
+        assert error["Detail"].startswith("QueryParserError: ")

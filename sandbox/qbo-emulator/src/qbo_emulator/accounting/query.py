@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -39,7 +40,7 @@ value: STRING -> string
      | FALSE -> false
 TRUE.2: "true"i
 FALSE.2: "false"i
-OP: "<=" | ">=" | "!=" | "=" | "<" | ">"
+OP: "<=" | ">=" | "=" | "<" | ">"
 STRING: /'(\\.|[^'\\])*'/
 NAME: /[A-Za-z_][A-Za-z0-9_]*/
 %import common.INT
@@ -49,6 +50,17 @@ NAME: /[A-Za-z_][A-Za-z0-9_]*/
 """
 
 _PARSER = Lark(_GRAMMAR, parser="lalr")
+
+# QBO's documented comparison operators (QBO.md §2.4): there is no "not equal" in its query
+# language, so "!=" and "<>" are parse errors (4000) there and in the grammar above, and the
+# evaluator knows exactly the operators the grammar can produce.
+_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
+    "=": operator.eq,
+    "<": operator.lt,
+    ">": operator.gt,
+    "<=": operator.le,
+    ">=": operator.ge,
+}
 
 
 @dataclass
@@ -86,7 +98,7 @@ class _Build(Transformer[Token, Any]):
         return tuple(str(t).lower() for t in items)
 
     def compare(self, items: list[Any]) -> Condition:
-        return Condition(items[0], str(items[1]).replace("!=", "<>"), [items[2]])
+        return Condition(items[0], str(items[1]), [items[2]])
 
     def in_(self, items: list[Any]) -> Condition:
         return Condition(items[0], "IN", list(items[1:]))
@@ -244,17 +256,7 @@ def _matches(rec: Record, cond: Condition) -> bool:
 def _compare(stored: Any, wanted: Any, op: str, path: tuple[str, ...]) -> bool:
     left, right = _coerce(stored, wanted, path)
     try:
-        if op == "=":
-            return bool(left == right)
-        if op == "<>":
-            return bool(left != right)
-        if op == "<":
-            return bool(left < right)
-        if op == ">":
-            return bool(left > right)
-        if op == "<=":
-            return bool(left <= right)
-        return bool(left >= right)
+        return bool(_OPERATORS[op](left, right))
     except TypeError:
         return False
 
