@@ -225,7 +225,7 @@ def test_each_operator_over_http(api: Api) -> None:
         assert found(f"DisplayName <= '{b}'", method) == ["a", "b"]
         assert found(f"DisplayName >= '{b}'", method) == ["b", "c"]
         assert found(f"DisplayName IN ('{b}', '{names['c']}')", method) == ["b", "c"]
-        assert found(f"DisplayName LIKE '%b'", method) == ["b"]
+        assert found("DisplayName LIKE '%b'", method) == ["b"]
 
     for op in ("!=", "<>"):
         text = f"select * from Customer where {mine} and DisplayName {op} '{b}'"
