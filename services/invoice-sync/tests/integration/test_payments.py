@@ -3,12 +3,14 @@ partial and over-payments, and payments that wait for their invoice."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
 import upstream as up
+from sqlalchemy import text
 from world import World, money
 
 from qbsync_common.contract.tenant_settings import TenantSettings
@@ -216,3 +218,49 @@ async def test_tenant_deposit_account_is_where_payments_go(new_world: Callable[.
     assert payment["DepositToAccountRef"]["value"] == checking["Id"]
     undeposited = next(a for a in world.records("Account") if a["Name"] == "Undeposited Funds")
     assert checking["Id"] != undeposited["Id"]
+
+
+async def test_payment_arriving_while_its_invoice_commits_is_not_left_waiting(
+    new_world: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The invoice's transaction has collected the payments waiting for it and not yet committed
+    when the payment comes in: the payment must not see the invoice as unsynced and wait for a
+    sync that has already happened."""
+    from invoice_sync.adapters import repository
+
+    world: World = await new_world(settings=EXPORT_ON)
+    await world.deliver(up.partner_synced(world.customer(f"Acme {world.tenant}")))
+    event = up.invoice()
+    pay = up.payment(event.invoice_id, "100.00")
+    real = repository.payments_waiting_for
+    racing: list[asyncio.Task[str]] = []
+
+    async def payment_arrives_now(session: Any, tenant_id: str, document_id: str) -> Any:
+        waiting = await real(session, tenant_id, document_id)
+        if not racing:
+            racing.append(asyncio.create_task(world.deliver(pay)))
+            # Until the payment either finished or waits for a lock the invoice holds.
+            watcher = asyncio.create_task(lock_waiter_appears(world))
+            await asyncio.wait({racing[0], watcher}, return_when=asyncio.FIRST_COMPLETED)
+            watcher.cancel()
+        return waiting
+
+    monkeypatch.setattr(repository, "payments_waiting_for", payment_arrives_now)
+    await world.deliver(event)
+    await racing[0]
+
+    row = await world.payment(pay.payment_id)
+    assert row["status"] == "exported"
+    [payment] = world.records("Payment")
+    assert payment["Id"] == row["sync_key"]
+    assert money(world.records("Invoice")[0]["Balance"]) == Decimal("200.00")
+
+
+async def lock_waiter_appears(world: World) -> None:
+    """Returns once some transaction waits for an advisory lock."""
+    query = text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+    while True:
+        async with world.sessions() as session:
+            if int((await session.execute(query)).scalar_one()) > 0:
+                return
+        await asyncio.sleep(0.01)

@@ -47,6 +47,10 @@ async def record_payment(
     ctx: Context, session: AsyncSession, tenant_id: str, event: PaymentRecordedUpstream
 ) -> None:
     await repo.advisory_lock(session, tenant_id, "payment", event.payment_id)
+    # The document's lock too: a sync of the invoice in flight has collected the payments waiting
+    # for it, so this one must read the invoice after that sync committed, not wait for it forever.
+    # (Always payment then document; the document's side never takes a payment's lock.)
+    await repo.advisory_lock(session, tenant_id, "doc", document_kind_of(event), event.invoice_id)
     row = await repo.get_payment(session, tenant_id, event.payment_id)
     if row is not None and (row["status"] in FINAL or row["version"] > event.version):
         return  # exported payments are never changed from upstream, like documents
