@@ -56,7 +56,7 @@ async def test_two_replicas_never_publish_the_same_payment_twice(world: World) -
 
 
 async def test_crash_mid_poll_loses_nothing_and_duplicates_nothing(world: World) -> None:
-    crashing = await world.poller(poll_lease_s=0.5)
+    crashing = await world.poller(poll_lease_s=60)
     crashing.poller.crash = crash_at("poll-before-commit")  # type: ignore[assignment]
     invoice = await world.books.invoice("100.00")
     await synced(world, crashing, invoice)
@@ -67,10 +67,15 @@ async def test_crash_mid_poll_loses_nothing_and_duplicates_nothing(world: World)
     [schedule] = await world.sql("SELECT * FROM {s}.poll_schedule WHERE tenant_id = :t")
     assert schedule["claimed_by"] == "replica-0"  # the dead replica still "holds" the tenant
 
-    survivor = await world.poller(poll_lease_s=0.5)
+    survivor = await world.poller(poll_lease_s=60)
     assert await survivor.poller.run_due() == 0  # the claim has not lapsed yet
-    await asyncio.sleep(0.6)
-    assert await survivor.poller.run_due() == 1  # due again exactly when the claim lapsed
+    # The lease runs out: moved in the database rather than slept through, so a slow machine
+    # cannot lapse it before the assertion above (it once did with a 0.5 s lease).
+    await world.sql(
+        "UPDATE {s}.poll_schedule SET claim_expires_at = now() - interval '1 second',"
+        " next_poll_at = now() - interval '1 second' WHERE tenant_id = :t"
+    )
+    assert await survivor.poller.run_due() == 1  # due again once the claim lapsed
     [event] = await world.events(RECEIVED)
     assert event["amount_applied"] == "25.00"
     assert (await world.runs())[-1]["replica"] == "replica-1"
