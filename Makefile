@@ -1,7 +1,12 @@
 # qbsync developer commands. `make help` lists them.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+PYTHON ?= python3
+# Where `make uv` puts uv when pip may not install it (PEP 668: a distribution's system Python).
+TOOLS ?= $(CURDIR)/.tools
+# Deferred (`?=`), so that recipes running after `make uv` find the uv it just installed: on PATH,
+# in pip's --user scripts directory, or in the tool venv.
+UV ?= $(shell command -v uv 2>/dev/null || { for c in "$$($(PYTHON) -m site --user-base 2>/dev/null)/bin/uv" "$(HOME)/.local/bin/uv" "$(TOOLS)/uv/bin/uv"; do [ -x "$$c" ] && echo "$$c" && exit 0; done; echo uv; })
 export UV_LINK_MODE ?= copy
 PACKAGES := libs/common/src sandbox/devstack/src libs/qbo-client/src sandbox/qbo-emulator/src services/oauth-gateway/src services/partner-sync/src services/invoice-sync/src services/payment-poller/src
 
@@ -10,8 +15,13 @@ help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}'
 
 .PHONY: uv
-uv:
-	@command -v uv >/dev/null 2>&1 || [ -x "$(UV)" ] || python3 -m pip install --user --quiet uv || python3 -m pip install --quiet uv
+uv: ## install uv if it is missing: pip --user, else a tool venv under .tools
+	@if [ -x "$(UV)" ]; then exit 0; fi; \
+	echo "uv not found; installing it with $(PYTHON) -m pip"; \
+	$(PYTHON) -m pip install --user --quiet uv 2>/dev/null \
+	|| $(PYTHON) -m pip install --user --quiet --break-system-packages uv 2>/dev/null \
+	|| { $(PYTHON) -m venv "$(TOOLS)/uv" && "$(TOOLS)/uv/bin/python" -m pip install --quiet uv; } \
+	|| { echo "could not install uv with $(PYTHON); install it yourself: https://docs.astral.sh/uv/" >&2; exit 1; }
 
 .PHONY: install
 install: uv ## create .venv with every package of the workspace (from uv.lock)
