@@ -84,7 +84,9 @@ def test_each_service_has_a_deployment_on_its_settings_port(base: list[Obj]) -> 
         [container] = deployment["spec"]["template"]["spec"]["containers"]
         assert container["command"] == [service]
         assert container["args"] == ["run"]
-        [port] = container["ports"]
+        # Every service has one "http" port; the gateway also its "internal" one (tested below).
+        port = next(p for p in container["ports"] if p["name"] == "http")
+        assert {p["name"] for p in container["ports"]} <= {"http", "internal"}
         assert port["containerPort"] == default_port(service)
         env = {item["name"]: item["value"] for item in container.get("env", [])}
         assert env["QBSYNC_HTTP_PORT"] == str(default_port(service))
@@ -207,39 +209,75 @@ def test_the_ingress_admits_the_webhook_bodies_the_gateway_accepts(base: list[Ob
     assert max_body >= 2 * 1000 * 1000
 
 
-def test_only_qbsync_services_and_the_ingress_controller_reach_the_gateway(base: list[Obj]) -> None:
+def _gateway_peers(objects: list[Obj]) -> dict[str, list[Obj]]:
+    """Port name -> peers admitted to it by the policies selecting the gateway's pods."""
+    gateway_pods = _pod_labels(_one(objects, "Deployment", GATEWAY))
+    peers: dict[str, list[Obj]] = {}
+    for policy in _by_kind(objects, "NetworkPolicy"):
+        if not _selects(policy["spec"]["podSelector"].get("matchLabels", {}), gateway_pods):
+            continue
+        for rule in policy["spec"].get("ingress", []):
+            assert rule.get("ports"), f"{policy['metadata']['name']} admits every port"
+            for port in rule["ports"]:
+                peers.setdefault(str(port["port"]), []).extend(rule["from"])
+    return peers
+
+
+def test_only_qbsync_services_reach_the_gateways_internal_port(base: list[Obj]) -> None:
     policies = _by_kind(base, "NetworkPolicy")
     default_deny = [
         p for p in policies if p["spec"]["podSelector"] == {} and "ingress" not in p["spec"]
     ]
-    assert default_deny, "without a default deny, the gateway policy would not restrict anything"
-    gateway_pods = _pod_labels(_one(base, "Deployment", GATEWAY))
-    sources = [
-        peer
-        for policy in policies
-        if _selects(policy["spec"]["podSelector"].get("matchLabels", {}), gateway_pods)
-        for rule in policy["spec"].get("ingress", [])
-        for peer in rule["from"]
-    ]
-    assert sources
-    pod_peers = [p["podSelector"]["matchLabels"] for p in sources if "podSelector" in p]
-    namespace_peers = [p["namespaceSelector"] for p in sources if "namespaceSelector" in p]
-    # Every qbsync service may call the internal token API ...
+    assert default_deny, "without a default deny, the gateway policies would not restrict anything"
+    peers = _gateway_peers(base)
+    assert set(peers) == {"http", "internal"}
+    internal = peers["internal"]
+    # Pods of this namespace only: no other namespace (ingress controller, monitoring) at all.
+    assert all(set(peer) == {"podSelector"} for peer in internal), internal
+    internal_pods = [peer["podSelector"]["matchLabels"] for peer in internal]
     for service in SERVICES:
         labels = _pod_labels(_one(base, "Deployment", service))
-        assert any(_selects(peer, labels) for peer in pod_peers), service
-    # ... an arbitrary pod in the namespace may not, nor may the migration job ...
+        assert any(_selects(peer, labels) for peer in internal_pods), service
     stranger = {"app.kubernetes.io/name": "debug-shell"}
-    assert not any(_selects(peer, stranger) for peer in pod_peers)
+    operator_client = {"qbsync.dev/operator-client": "true"}
     job_labels = _pod_labels(_by_kind(base, "Job")[0])
-    assert not any(_selects(peer, job_labels) for peer in pod_peers)
-    # ... and the only other namespaces allowed in are the ingress controller's (which routes the
-    # public paths only) and Prometheus' (scraping /metrics). One port serves every route, so L4
-    # cannot do better; the internal API's per-service credentials are the second lock.
+    for outsider in (stranger, operator_client, job_labels):
+        assert not any(_selects(peer, outsider) for peer in internal_pods), outsider
+
+
+def test_the_public_port_admits_the_ingress_operators_and_monitoring_only(
+    base: list[Obj],
+) -> None:
+    public = _gateway_peers(base)["http"]
+    pod_peers = [p["podSelector"]["matchLabels"] for p in public if "podSelector" in p]
+    namespace_peers = [p["namespaceSelector"] for p in public if "namespaceSelector" in p]
+    assert pod_peers == [{"qbsync.dev/operator-client": "true"}]
+    # The ingress controller routes the public paths only; Prometheus scrapes /metrics.
     assert sorted((peer["matchLabels"] for peer in namespace_peers), key=str) == [
         {"kubernetes.io/metadata.name": "ingress-nginx"},
         {"qbsync.dev/monitoring": "true"},
     ]
+
+
+def test_services_call_the_gateway_on_its_internal_port(base: list[Obj]) -> None:
+    deployment = _one(base, "Deployment", GATEWAY)
+    [container] = containers(deployment)
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    env = {e["name"]: e.get("value") for e in container.get("env", [])}
+    assert env["QBSYNC_INTERNAL_HTTP_PORT"] == str(ports["internal"])
+    assert ports["internal"] != ports["http"]
+    service = _one(base, "Service", GATEWAY)
+    exposed = {p["name"]: p for p in service["spec"]["ports"]}
+    assert exposed["internal"]["targetPort"] == "internal"
+    config = _one(base, "ConfigMap", "sync-services-config")
+    assert config["data"]["QBSYNC_GATEWAY_URL"] == (
+        f"http://{GATEWAY}:{exposed['internal']['port']}"
+    )
+    # The Ingress forwards to the public port only.
+    [ingress] = _by_kind(base, "Ingress")
+    for rule in ingress["spec"]["rules"]:
+        for path in rule["http"]["paths"]:
+            assert path["backend"]["service"]["port"] == {"name": "http"}
 
 
 def _env_of(objects: list[Obj], container: Obj) -> dict[str, str]:

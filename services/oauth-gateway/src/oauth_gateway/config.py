@@ -20,6 +20,14 @@ class Settings(ServiceSettings):
         "oauth-gateway", description="Name used in logs, traces, metrics and queues"
     )
     http_port: int = Field(8080, description="Port of the service's HTTP server")
+    internal_http_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="Port serving only the internal token and settings APIs (/internal/v1) for "
+        "qbsync services, so a NetworkPolicy can admit only them to it; unset = those routes "
+        "are served on http_port with everything else (development)",
+    )
 
     # -- token custody (part B) ------------------------------------------------------------------
     intuit_discovery_url: str = Field(
@@ -95,6 +103,12 @@ class Settings(ServiceSettings):
             self.connect_signing_key.get_secret_value() == DEV_CONNECT_SIGNING_KEY
         ):
             raise ValueError("QBSYNC_CONNECT_SIGNING_KEY must be set outside development")
+        return self
+
+    @model_validator(mode="after")
+    def _internal_port_is_its_own(self) -> Settings:
+        if self.internal_http_port is not None and self.internal_http_port == self.http_port:
+            raise ValueError("QBSYNC_INTERNAL_HTTP_PORT must differ from QBSYNC_HTTP_PORT")
         return self
 
     def operator_keys(self) -> list[str]:

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 
 from oauth_gateway.bootstrap import build
 from oauth_gateway.config import Settings
+from oauth_gateway.internal_server import InternalServer
 from oauth_gateway.operators.auth import OperatorKeys
 from oauth_gateway.tenants.repository import TenantRepository
 from oauth_gateway.tenants.tables import tenant_tables
@@ -109,6 +110,11 @@ class LiveGateway:
     operator_key: str
     service_secret: str
     verifier_token: str
+    internal_url: str = ""  # where /internal/v1 is served: `url` unless on its own port
+
+    @property
+    def internal(self) -> str:
+        return self.internal_url or self.url
 
     @property
     def operator(self) -> dict[str, str]:
@@ -147,7 +153,7 @@ class LiveGateway:
 
     async def access_token(self, tenant_id: str, failed_token: str | None = None) -> httpx.Response:
         failed = hashlib.sha256(failed_token.encode()).hexdigest() if failed_token else None
-        async with self.client() as client:
+        async with httpx.AsyncClient(base_url=self.internal, timeout=10) as client:
             return await client.post(
                 f"/internal/v1/tenants/{tenant_id}/access-token",
                 json={"failed_token_sha256": failed},
@@ -265,9 +271,15 @@ async def live_gateway(
     sessions: async_sessionmaker[AsyncSession],
     *,
     log_level: str = "INFO",
+    internal_port: bool = False,
 ) -> AsyncIterator[LiveGateway]:
-    """Build the service exactly as `oauth-gateway run` does and serve its HTTP app."""
+    """Build the service exactly as `oauth-gateway run` does and serve its HTTP app.
+
+    With `internal_port`, /internal/v1 gets a port of its own (QBSYNC_INTERNAL_HTTP_PORT) and
+    its server job runs, as in production.
+    """
     port = free_port()
+    internal = free_port() if internal_port else None
     base = f"http://127.0.0.1:{port}"
     emulator = await register_app(emulator_url, f"{base}/oauth/callback")
     operator_key, service_secret = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
@@ -286,6 +298,7 @@ async def live_gateway(
         service_credentials=SecretStr(json.dumps({SERVICE: service_secret})),
         connect_signing_key=SecretStr(secrets.token_urlsafe(32)),
         webhook_verifier_token=SecretStr(verifier),
+        internal_http_port=internal,
     )
     built = await build(settings)
     instrument_fastapi(built.http)  # as run_service does: the S4 test inspects these spans
@@ -293,13 +306,39 @@ async def live_gateway(
     keys = OperatorKeys(sessions, TenantRepository(tenant_tables(MetaData(schema=SCHEMA))))
     await keys.install([operator_key], datetime.now(UTC))
     server = await serve(built.http, settings)
+    stop = asyncio.Event()
+    # Only the internal API's server job runs (the relay and refresh jobs stay off, see above).
+    servers = [job for job in built.runtime.jobs if isinstance(job, InternalServer)]
+    internal_jobs = [asyncio.create_task(job(stop)) for job in servers]
     try:
+        if internal is not None:
+            await wait_listening(internal)
         yield LiveGateway(
-            base, settings, emulator, sessions, operator_key, service_secret, verifier
+            base,
+            settings,
+            emulator,
+            sessions,
+            operator_key,
+            service_secret,
+            verifier,
+            internal_url=f"http://127.0.0.1:{internal}" if internal is not None else "",
         )
     finally:
+        stop.set()
+        await asyncio.gather(*internal_jobs)
         await server.stop()
         await built.runtime.engine.dispose()
+
+
+async def wait_listening(port: int) -> None:
+    async with httpx.AsyncClient() as client:
+        for _ in range(600):
+            try:
+                await client.get(f"http://127.0.0.1:{port}/openapi.json")
+                return
+            except httpx.TransportError:
+                await asyncio.sleep(0.05)
+    raise RuntimeError(f"nothing listens on port {port}")
 
 
 @contextmanager
