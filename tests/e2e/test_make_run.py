@@ -184,3 +184,31 @@ async def test_make_run_starts_everything_prints_where_to_look_and_stops_on_ctrl
             await process.wait()
         if drain is not None:
             drain.cancel()
+
+
+async def test_make_run_says_which_database_it_cannot_reach() -> None:
+    closed = free_port()  # nothing listens there
+    env = {
+        **os.environ,
+        "QBSYNC_DATABASE_URL": f"postgresql+asyncpg://postgres@127.0.0.1:{closed}/qbsync",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "qbsync_dev", "run", env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    output, _ = await process.communicate()
+    text = output.decode()
+    assert process.returncode == 2, text
+    assert f"cannot create the database 127.0.0.1:{closed}/qbsync" in text
+    assert "Traceback" not in text
+
+
+async def test_make_run_refuses_a_bad_port_setting_before_touching_anything() -> None:
+    env = {**os.environ, port_variable(GATEWAY): "eighty"}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "qbsync_dev", "run", env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    output, _ = await process.communicate()
+    assert process.returncode == 2, output
+    assert b"QBSYNC_DEV_OAUTH_GATEWAY_PORT must be a TCP port (1-65535), not 'eighty'" in output

@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import subprocess
 import sys
+from urllib.parse import urlsplit
+
+import asyncpg
 
 from qbsync_common import aio
 from qbsync_dev import bench, supervisor
@@ -36,8 +40,20 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as exc:
             print(f"qbsync_dev run: {exc}", file=sys.stderr)
             return 2
-        asyncio.run(ensure_database())
-        migrate_all()
+        try:
+            asyncio.run(ensure_database(spec.database_url))
+            migrate_all(spec.database_url)
+        except (OSError, asyncpg.PostgresError) as exc:
+            where = urlsplit(spec.database_url)
+            database = f"{where.hostname}:{where.port or 5432}{where.path}"
+            print(f"qbsync_dev run: cannot create the database {database}: {exc}", file=sys.stderr)
+            return 2
+        except subprocess.CalledProcessError as exc:
+            # The service's own output above says why; name the one that failed.
+            print(f"qbsync_dev run: migrating {exc.cmd[2]} failed", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:  # Ctrl-C before the stack started: nothing to stop
+            return 130
         return asyncio.run(supervisor.run_stack(spec))
     return aio.run(bench.run(args.only.split(",") if args.only else None))
 
