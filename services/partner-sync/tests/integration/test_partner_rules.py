@@ -463,18 +463,23 @@ async def test_a_customer_created_by_hand_is_indexed_from_the_webhook_and_adopte
 ) -> None:
     directory = running.service.directory
     index = await directory.names(harness.tenant)
+    await harness.upsert("c-own", "Made By Us")
+    [own] = await harness.result("c-own")
+    [ours] = await harness.qbo_named("Made By Us")
     made = await harness.qbo_api("POST", "customer", json={"DisplayName": "Made By Hand"})
     record = made.json()["Customer"]
+    before = running.transport.total_calls
     await harness.publish(
         events.QboEntitiesChanged(
             realm_id=harness.realm,
             entities=[
                 events.EntityChange(
                     name="Customer",
-                    id=record["Id"],
+                    id=entity["Id"],
                     operation="Create",
-                    last_updated=datetime.fromisoformat(record["MetaData"]["LastUpdatedTime"]),
+                    last_updated=datetime.fromisoformat(entity["MetaData"]["LastUpdatedTime"]),
                 )
+                for entity in (ours, record)
             ],
         )
     )
@@ -485,6 +490,9 @@ async def test_a_customer_created_by_hand_is_indexed_from_the_webhook_and_adopte
     await wait_until(indexed, 15, "the hand-made name in the index")
     hit = index.lookup("Made By Hand")
     assert hit is not None and hit.qbo_id == record["Id"] and hit.entity == "Customer"
+    # Our own create was recognised by its LastUpdatedTime: only the hand-made one was read.
+    assert running.transport.total_calls - before == 1
+    assert own["data"]["sync_key"] == ours["Id"]
     refusals_before = await _refused_customer_writes(harness)
     await harness.upsert("c-20", "Made By Hand")
     [result] = await harness.result("c-20")
