@@ -15,6 +15,9 @@ from qbsync_common.tables import PlumbingTables
 from qbsync_common.telemetry import inject_headers
 
 _WAKE_REGISTERED = "qbsync.outbox.wake"
+# The relay keeps rows of one aggregate in order (messaging/relay.py): the tenant, and the
+# CloudEvents subject (the record the event is about) when the event names one.
+AGGREGATE_HEADER = "x-qbsync-aggregate"
 
 
 class Outbox:
@@ -59,6 +62,9 @@ class Outbox:
         if envelope.traceparent is None and "traceparent" in headers:
             envelope = envelope.model_copy(update={"traceparent": headers["traceparent"]})
         headers["tenantid"] = envelope.tenantid
+        headers[AGGREGATE_HEADER] = (
+            f"{envelope.tenantid}/{envelope.subject}" if envelope.subject else envelope.tenantid
+        )
         return {
             "event_id": envelope.id,
             "exchange": exchange or exchange_of(envelope.type),

@@ -17,6 +17,7 @@ from harness import Harness, wait_until
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from qbsync_common.contract.envelope import Envelope
 from qbsync_common.contract.registry import new_event
 from qbsync_common.runtime import ServiceRuntime
 from qbsync_common.telemetry import inject_headers, setup_tracing
@@ -136,6 +137,69 @@ async def test_b3_unroutable_event_is_an_error_and_stays_pending(
         assert row["event_id"] == event.id
         assert "NO_ROUTE" in row["last_error"] or "unroutable" in row["last_error"].lower()
         await channel.exchange_delete(exchange)
+
+
+async def test_rows_after_a_refused_row_of_their_aggregate_wait_for_it(
+    harness: Harness, running: ServiceRuntime, broker_url: str
+) -> None:
+    from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+    from qbsync_common.contract import events
+    from qbsync_common.messaging.topology import RESULTS_EXCHANGE
+    from qbsync_common.outbox import AGGREGATE_HEADER, Outbox
+    from qbsync_common.tables import plumbing_tables
+
+    def deactivated(partner_id: str, version: int) -> Envelope:
+        return new_event(
+            events.PartnerDeactivated(kind="vendor", partner_id=partner_id, version=version),
+            tenant_id=harness.tenant,
+            source="order-test",
+            subject=f"vendor/{partner_id}",
+        )
+
+    metadata, _, _ = plumbing_app.tables(harness.schema)
+    outbox = Outbox(plumbing_tables(metadata))
+    engine = create_async_engine(harness.database_url)
+    sessions = async_sessionmaker(engine)
+    # An exchange nothing is bound to yet: the broker refuses the first event of vendor/v1.
+    exchange = f"order-{uuid.uuid4().hex[:8]}"
+    connection = await aio_pika.connect(broker_url)
+    async with connection:
+        channel = await connection.channel()
+        refused_to = await channel.declare_exchange(exchange, aio_pika.ExchangeType.TOPIC)
+        first = deactivated("v1", 1)
+        async with sessions() as session, session.begin():
+            await outbox.enqueue(session, first, exchange=exchange)
+
+        async def refused() -> bool:
+            rows = await harness.fetch("SELECT attempts FROM {s}.outbox")
+            return bool(rows) and rows[0]["attempts"] >= 1
+
+        await wait_until(refused, 10, "the relay's refused attempt")
+        later, other = deactivated("v1", 2), deactivated("v2", 1)
+        async with sessions() as session, session.begin():
+            await outbox.enqueue_many(session, [later, other], exchange=RESULTS_EXCHANGE)
+
+        await wait_until(lambda: _published(harness, other.id), 10, "another aggregate's event")
+        # vendor/v1's second event was written before the other one and is due, yet it waits.
+        assert not await _published(harness, later.id)
+        pending = await harness.fetch("SELECT event_id FROM {s}.outbox ORDER BY seq")
+        assert [r["event_id"] for r in pending] == [first.id, later.id]
+
+        # The route appears; the refused event goes out on its next attempt, then the later one.
+        sink = await channel.declare_queue(exclusive=True)
+        await sink.bind(refused_to, "#")
+        await wait_until(lambda: _published(harness, later.id), 30, "the held-back event")
+        message = await sink.get(no_ack=True, fail=False)
+        assert message is not None and message.message_id == first.id
+        assert AGGREGATE_HEADER not in (message.headers or {})
+        assert await harness.fetch("SELECT * FROM {s}.outbox") == []
+        await channel.exchange_delete(exchange)
+    await engine.dispose()
+
+
+async def _published(harness: Harness, event_id: str) -> bool:
+    return any(m.message_id == event_id for m in harness.results)
 
 
 async def test_one_trace_spans_publish_consume_database_and_the_published_result(

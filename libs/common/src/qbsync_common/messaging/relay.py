@@ -5,6 +5,13 @@ by polling every `poll_interval_s`. One relay per service schema is active at a 
 dead leader's connection drops and frees the lock). A single reader keeps the outbox's commit order
 per aggregate without leases; the cost is that relay throughput does not scale with replicas, which
 batch publishing makes irrelevant at our volumes.
+
+A row the broker refused is retried later (`next_attempt_at`), and the rows after it of the same
+aggregate wait for it: the relay keeps the first refused row of each aggregate (rows with
+`attempts > 0`) and skips the later ones until it is through. The aggregate is the row's
+`x-qbsync-aggregate` header (tenant and CloudEvents subject, set by Outbox), else its tenant. Rows are
+pipelined within a batch, so rows of the aggregate that were already in the batch of the refusal go
+out; later batches hold back.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
 from qbsync_common.messaging.publisher import PublishFailed
+from qbsync_common.outbox import AGGREGATE_HEADER
 from qbsync_common.telemetry import extract_context
 from qbsync_common.waiting import wait_for_event
 
@@ -37,6 +45,8 @@ BATCH_WINDOW_S = 0.01
 BACKLOG_INTERVAL_S = 5.0
 
 BacklogFn = Callable[[tuple[int, float] | None], None]
+# A row's aggregate (see the module's docstring); rows of older versions carry the tenant only.
+_AGGREGATE = f"coalesce(headers->>'{AGGREGATE_HEADER}', headers->>'tenantid', '')"
 
 
 class OutboxRelay:
@@ -68,6 +78,8 @@ class OutboxRelay:
         self._backlog_interval_s = backlog_interval_s
         self._lock_key = zlib.crc32(f"qbsync-outbox-relay:{schema}".encode())
         self.is_leader = False
+        # aggregate -> seq of its first refused row, while there is one (the leader's view).
+        self._held: dict[str, int] = {}
 
     def wake(self) -> None:
         self._wake.set()
@@ -100,6 +112,8 @@ class OutboxRelay:
             else:
                 return
             self.is_leader = True
+            # The previous leader's refusals are in the table; from now on we track our own.
+            await self._load_held(conn)
             counted_at = -self._backlog_interval_s
             while not stop.is_set():
                 self._wake.clear()
@@ -119,12 +133,30 @@ class OutboxRelay:
             await _close(conn)
 
     async def _relay_batch(self, conn: asyncpg.Connection[Any], publish: PublishFn) -> int:
-        rows = await conn.fetch(
-            f"""SELECT seq, event_id, exchange, routing_key, body, headers, attempts
-                FROM "{self._schema}".outbox
-                WHERE next_attempt_at <= now() ORDER BY seq LIMIT $1""",
-            self._batch_size,
-        )
+        if self._held:
+            held = list(self._held.items())
+            rows = await conn.fetch(
+                f"""SELECT seq, event_id, exchange, routing_key, body, headers, attempts,
+                           {_AGGREGATE} AS aggregate
+                    FROM "{self._schema}".outbox o
+                    WHERE next_attempt_at <= now()
+                      AND NOT EXISTS (
+                          SELECT 1 FROM unnest($2::text[], $3::bigint[]) AS h(aggregate, seq)
+                          WHERE h.aggregate = {_AGGREGATE} AND h.seq < o.seq)
+                    ORDER BY seq LIMIT $1""",
+                self._batch_size,
+                [a for a, _ in held],
+                [q for _, q in held],
+            )
+        else:
+            # Nothing refused (the usual case): no per-row check at all.
+            rows = await conn.fetch(
+                f"""SELECT seq, event_id, exchange, routing_key, body, headers, attempts,
+                           {_AGGREGATE} AS aggregate
+                    FROM "{self._schema}".outbox
+                    WHERE next_attempt_at <= now() ORDER BY seq LIMIT $1""",
+                self._batch_size,
+            )
         if not rows:
             return 0
         results = await asyncio.gather(
@@ -159,10 +191,26 @@ class OutboxRelay:
             )
         if failed:
             self._on_failed(len(failed))
+            for row, _ in failed:
+                aggregate = row["aggregate"]
+                self._held[aggregate] = min(self._held.get(aggregate, row["seq"]), row["seq"])
+        if any(
+            self._held.get(row["aggregate"]) == row["seq"] for row in rows if row["seq"] in done
+        ):
+            # A refused row got through: its aggregate may have another refused row, or none.
+            await self._load_held(conn)
         return len(rows)
+
+    async def _load_held(self, conn: asyncpg.Connection[Any]) -> None:
+        rows = await conn.fetch(
+            f"""SELECT {_AGGREGATE} AS aggregate, min(seq) AS seq FROM "{self._schema}".outbox
+                WHERE attempts > 0 GROUP BY 1"""
+        )
+        self._held = {row["aggregate"]: row["seq"] for row in rows}
 
     async def _send(self, publish: PublishFn, row: asyncpg.Record) -> None:
         headers = _headers(row["headers"])
+        headers.pop(AGGREGATE_HEADER, None)  # the relay's ordering key, nobody else's business
         # The span continues the trace of the transaction that wrote the row.
         with _tracer.start_as_current_span(
             f"send {row['exchange']}",
