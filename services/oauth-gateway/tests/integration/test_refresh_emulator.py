@@ -182,7 +182,8 @@ async def test_timeout_while_intuit_rotates_backs_off_then_needs_reauthorization
     """The F12 window without a crash: our call times out, Intuit rotates anyway (0 h grace)."""
     app = await register_app(emulator_url, grace_hours=0, rotate_after_hours=0)
     events = RecordedEvents()
-    policy = RefreshPolicy(failure_backoff=timedelta(seconds=0.5))
+    # A back-off long enough that the second call below lands inside it on a loaded machine.
+    policy = RefreshPolicy(failure_backoff=timedelta(seconds=3))
     gw = replica(gateway_sessions, app.intuit(timeout=0.3), events, keyring, policy=policy)
     realm_id = await app.company()
     tenant = await new_tenant()
@@ -193,7 +194,7 @@ async def test_timeout_while_intuit_rotates_backs_off_then_needs_reauthorization
         await gw.vault.access_token(tenant)
     with pytest.raises(TokenUnavailable):  # inside the back-off: Intuit is not called again
         await gw.vault.access_token(tenant)
-    await asyncio.sleep(1.0)  # the hung call completes at Intuit (rotating) and back-off ends
+    await asyncio.sleep(3.2)  # the hung call completes at Intuit (rotating) and back-off ends
     assert await app.refresh_calls() == 1
     with pytest.raises(NeedsReauthorization):
         await gw.vault.access_token(tenant)
