@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import AwareDatetime, ConfigDict, Field
 
 from qbsync_common.contract.bases import ResultEvent
 from qbsync_common.contract.partner_results import OPERATION_DESCRIPTION
@@ -173,4 +173,37 @@ class DocumentNeedsReview(ResultEvent):
     expected: Money = Field(description="The total qbsync sent, exact decimal string.")
     qbo_total: Money = Field(description="The total QBO computed, exact decimal string.")
     currency: CurrencyCode = Field(description="Currency of both totals.")
+    operation_id: Identifier = Field(description=OPERATION_DESCRIPTION)
+
+
+class DocumentMarkedPaid(ResultEvent):
+    """An operator marked the document paid without syncing a payment.
+
+    From then on qbsync sends no payment of it to QBO, and payments made in QBO against it are
+    not reported (no payment.received / payment.changed / payment.reversed about it): the
+    operator settled it outside QuickBooks' payment flow. What was reported before stays as it
+    was; nothing is retracted.
+    """
+
+    event_type = "qbsync.document.marked_paid.v1"
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "document_kind": "invoice",
+                    "document_id": "inv-5521",
+                    "sync_key": "1877",
+                    "marked_at": "2026-03-26T10:04:00+00:00",
+                    "operation_id": "op-01HQ92A0ZK",
+                }
+            ]
+        }
+    )
+
+    document_kind: DocumentKind = Field(description=DOCUMENT_KIND_DESCRIPTION)
+    document_id: Identifier = Field(description=DOCUMENT_ID_DESCRIPTION)
+    sync_key: Identifier | None = Field(
+        description="The QBO document id, or null when the document is not in QBO (yet)."
+    )
+    marked_at: AwareDatetime = Field(description="When the operator marked it, with offset.")
     operation_id: Identifier = Field(description=OPERATION_DESCRIPTION)

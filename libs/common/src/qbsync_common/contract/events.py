@@ -5,6 +5,7 @@ from __future__ import annotations
 from qbsync_common.contract.bases import EventData
 from qbsync_common.contract.commands import RecreateDocument, SyncPartner
 from qbsync_common.contract.document_results import (
+    DocumentMarkedPaid,
     DocumentNeedsReview,
     DocumentSkipped,
     DocumentSynced,
@@ -71,6 +72,7 @@ ALL_EVENTS: tuple[type[EventData], ...] = (
     DocumentSyncFailed,
     DocumentSkipped,
     DocumentNeedsReview,
+    DocumentMarkedPaid,
     PaymentExported,
     PaymentExportFailed,
     PaymentReceived,
@@ -90,6 +92,7 @@ __all__ = [
     "BillPaymentReversed",
     "CreditMemoIssued",
     "DocumentLine",
+    "DocumentMarkedPaid",
     "DocumentNeedsReview",
     "DocumentSkipped",
     "DocumentSyncFailed",

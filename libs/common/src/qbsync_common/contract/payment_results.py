@@ -17,6 +17,7 @@ PaymentExportFailureReason = Literal[
     "invoice-not-synced",
     "qbo-validation",
     "qbo-unavailable",
+    "overpayment",
     "other",
 ]
 INVOICE_ID_DESCRIPTION = "Upstream id of the invoice."
@@ -79,7 +80,20 @@ class PaymentExportFailed(ResultEvent):
                     "reason_code": "invoice-not-synced",
                     "message": "Invoice inv-5522 was never synced to QuickBooks.",
                     "operation_id": "op-01HQ91Y7PA",
-                }
+                },
+                {
+                    "payment_id": "pay-9003",
+                    "invoice_id": "vinv-301",
+                    "version": 1,
+                    "reason_code": "overpayment",
+                    "message": "The payment of 350.00 USD is 50.00 more than the 300.00 bill "
+                    "vinv-301 still owes in QuickBooks, and QuickBooks keeps no unapplied money "
+                    "on bill payments, so nothing was sent.",
+                    "operation_id": "op-01HQ91Z3QB",
+                    "amount": "350.00",
+                    "open_balance": "300.00",
+                    "currency": "USD",
+                },
             ]
         }
     )
@@ -89,10 +103,26 @@ class PaymentExportFailed(ResultEvent):
     version: int = Field(ge=0, description="The payment snapshot version that failed.")
     reason_code: PaymentExportFailureReason = Field(
         description="needs-reauthorization, tenant-not-connected, invoice-not-synced (the invoice "
-        "has no QBO key and will not get one), qbo-validation, qbo-unavailable, other."
+        "has no QBO key and will not get one), qbo-validation, qbo-unavailable, overpayment (a "
+        "bill payment larger than what the bill still owes in QBO, which keeps no unapplied money "
+        "on bill payments: nothing was sent; `amount`, `open_balance` and `currency` say by how "
+        "much; a corrected later version of the payment is exported), other."
     )
     message: str = Field(description="Human-readable explanation.")
     operation_id: Identifier = Field(description=OPERATION_DESCRIPTION)
+    amount: Money | None = Field(
+        None,
+        description="With overpayment: the payment's amount as it would have gone to QBO (in "
+        "`currency`, after any conversion), exact decimal string; else null.",
+    )
+    open_balance: Money | None = Field(
+        None,
+        description="With overpayment: what the document still owed in QBO (0.00 when settled), "
+        "exact decimal string; else null.",
+    )
+    currency: CurrencyCode | None = Field(
+        None, description="With overpayment: the currency of `amount` and `open_balance`."
+    )
 
 
 class PaymentReceived(ResultEvent):
