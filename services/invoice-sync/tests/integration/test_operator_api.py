@@ -4,6 +4,7 @@ delete in QBO, set a key by hand, mark paid, remove from the queue, unsync a pay
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -129,6 +130,50 @@ async def test_mark_paid_stops_payment_export(world: World, api: httpx.AsyncClie
     await world.deliver(pay)
     assert world.records("Payment") == []
     assert (await world.payment(pay.payment_id))["status"] == "not_exported"
+
+
+async def test_mark_paid_tells_the_poller_once_through_the_outbox(
+    world: World, api: httpx.AsyncClient
+) -> None:
+    event = up.invoice()
+    await world.deliver(event)
+    key = (await world.document("invoice", event.invoice_id))["sync_key"]
+
+    first = await api.post(f"/documents/invoice/{event.invoice_id}/mark-paid", headers=KEY)
+    again = await api.post(f"/documents/invoice/{event.invoice_id}/mark-paid", headers=KEY)
+
+    assert (first.status_code, again.status_code) == (200, 200)
+    [marked] = await world.results("qbsync.document.marked_paid.v1")
+    assert marked["tenantid"] == world.tenant
+    data = marked["data"]
+    assert (data["document_kind"], data["document_id"], data["sync_key"]) == (
+        "invoice",
+        event.invoice_id,
+        key,
+    )
+    history = [h for h in again.json()["history"] if h["outcome"] == "operator:mark-paid"]
+    assert [h["operation_id"] for h in history] == [data["operation_id"]]
+    assert datetime.fromisoformat(data["marked_at"]).tzinfo is not None
+
+
+async def test_mark_paid_of_an_invoice_not_in_qbo_yet_has_no_sync_key(
+    world: World, api: httpx.AsyncClient
+) -> None:
+    event = up.invoice(partner_id="c-8")  # waits: c-8 was never synced
+    await world.deliver(event)
+
+    await api.post(f"/documents/invoice/{event.invoice_id}/mark-paid", headers=KEY)
+
+    [marked] = await world.results("qbsync.document.marked_paid.v1")
+    assert (marked["data"]["document_id"], marked["data"]["sync_key"]) == (event.invoice_id, None)
+
+
+async def test_mark_paid_of_an_unknown_invoice_is_404_and_tells_nobody(
+    world: World, api: httpx.AsyncClient
+) -> None:
+    response = await api.post("/documents/invoice/inv-nope/mark-paid", headers=KEY)
+    assert response.status_code == 404
+    assert await world.results("qbsync.document.marked_paid.v1") == []
 
 
 async def test_remove_from_queue_reports_skipped(world: World, api: httpx.AsyncClient) -> None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
+
+from sqlalchemy import RowMapping
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from invoice_sync.adapters import repository as repo
 from invoice_sync.domain.identity import operation_id, request_id
@@ -14,6 +18,7 @@ from invoice_sync.service_layer.outcomes import Origin
 from invoice_sync.service_layer.payments import payment_kind_of
 from invoice_sync.service_layer.snapshots import document_of
 from invoice_sync.service_layer.synced import record_synced
+from qbsync_common.contract.events import DocumentMarkedPaid
 from qbsync_common.contract.values import DocumentKind
 
 
@@ -131,24 +136,46 @@ async def set_key(
 
 
 async def mark_paid(ctx: Context, tenant_id: str, doc_id: str) -> dict[str, Any]:
-    """No payment for this invoice will be exported (and the poller can tell from our data)."""
+    """No payment for this invoice will be exported, and payment-poller stops reporting payments
+    made on it in QBO: it learns the mark from document.marked_paid, emitted with the flag."""
     async with ctx.sessions() as session, session.begin():
-        await _row(session, tenant_id, "invoice", doc_id)
-        await repo.update_document(
-            session,
-            tenant_id,
-            "invoice",
-            doc_id,
-            marked_paid=True,
-        )
-        await repo.add_history(
-            session,
-            tenant_id=tenant_id,
-            document_kind="invoice",
-            document_id=doc_id,
-            outcome="operator:mark-paid",
-        )
+        # The lock payments take before reading the flag: none is exported past the mark.
+        await repo.advisory_lock(session, tenant_id, "doc", "invoice", doc_id)
+        row = await _row(session, tenant_id, "invoice", doc_id)
+        if not row["marked_paid"]:  # marking twice tells nobody anything new
+            await _mark_paid(ctx, session, tenant_id, doc_id, row)
     return await document(ctx, tenant_id, "invoice", doc_id)
+
+
+async def _mark_paid(
+    ctx: Context, session: AsyncSession, tenant_id: str, doc_id: str, row: RowMapping
+) -> None:
+    marked_at = datetime.now(UTC)
+    operation = operation_id(tenant_id, "mark-paid", doc_id, int(row["generation"]))
+    await repo.update_document(
+        session,
+        tenant_id,
+        "invoice",
+        doc_id,
+        marked_paid=True,
+    )
+    await repo.add_history(
+        session,
+        tenant_id=tenant_id,
+        document_kind="invoice",
+        document_id=doc_id,
+        sync_key=row["sync_key"],
+        outcome="operator:mark-paid",
+        operation_id=operation,
+    )
+    event = DocumentMarkedPaid(
+        document_kind="invoice",
+        document_id=doc_id,
+        sync_key=row["sync_key"],
+        marked_at=marked_at,
+        operation_id=operation,
+    )
+    await outcomes.emit(ctx, session, tenant_id, event, doc_id)
 
 
 async def remove(ctx: Context, tenant_id: str, kind: DocumentKind, doc_id: str) -> dict[str, Any]:
