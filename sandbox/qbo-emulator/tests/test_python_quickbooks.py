@@ -142,6 +142,18 @@ def test_query_escape_count_and_active_default(qb: QuickBooks) -> None:
     assert len(Item.all(qb=qb)) >= 1  # sends "SELECT *, Sku FROM Item"
 
 
+def test_query_on_a_property_the_entity_lacks(qb: QuickBooks) -> None:
+    # QBO's 4001 lands in python-quickbooks' validation range, as for real QBO.
+    with pytest.raises(ValidationException) as where:
+        Customer.filter(NoSuchField="x", qb=qb)
+    assert where.value.error_code == 4001
+    assert "NoSuchField" in where.value.detail
+    with pytest.raises(ValidationException) as ordered:
+        Invoice.where("", order_by="Colour DESC", qb=qb)
+    assert ordered.value.error_code == 4001
+    assert Customer.filter(DisplayName=_unique("Nobody"), qb=qb) == []
+
+
 def test_invoice_payment_lowers_balance_and_links(qb: QuickBooks) -> None:
     customer = Customer()
     customer.DisplayName = _unique("Payer")

@@ -10,6 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
+from qbo_emulator.accounting import properties
+from qbo_emulator.accounting.catalogue import SPECS
 from qbo_emulator.accounting.faults import ApiFault
 from qbo_emulator.accounting.query import parse
 
@@ -234,3 +236,193 @@ def test_each_operator_over_http(api: Api) -> None:
         error = response.json()["Fault"]["Error"][0]
         assert (error["code"], error["Message"]) == ("4000", "Error parsing query")
         assert error["Detail"].startswith("QueryParserError: ")
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("SELECT * FROM Customer WHERE NoSuchField = 'x'", "NoSuchField"),
+        ("select * from customer where Active = true and nosuchfield in ('a', 'b')", "nosuchfield"),
+        ("SELECT * FROM Vendor WHERE Nickname LIKE 'A%'", "Nickname"),
+        ("SELECT count(*) FROM Invoice WHERE TotalAmt > 1 ORDERBY Amount DESC", "Amount"),
+        ("SELECT * FROM Invoice ORDER BY TxnDate, Colour", "Colour"),
+        ("SELECT * FROM Invoice WHERE MetaData.Modified > '2024-01-01'", "MetaData.Modified"),
+        ("SELECT * FROM Invoice WHERE Meta.LastUpdatedTime > '2024-01-01'", "Meta"),
+        # Properties belong to an entity: Sku is an Item's, DisplayName a person's.
+        ("SELECT *, Sku FROM Customer", "Sku"),
+        ("SELECT * FROM Item WHERE DisplayName = 'x'", "DisplayName"),
+        ("SELECT * FROM Invoice WHERE VendorRef = '1'", "VendorRef"),
+    ],
+)
+def test_parser_refuses_properties_the_entity_lacks(text: str, named: str) -> None:
+    with pytest.raises(ApiFault) as refused:
+        parse(text)
+    fault = refused.value
+    assert (fault.status, fault.code, fault.message) == (400, "4001", "Invalid query")
+    entity = text.split()[text.lower().split().index("from") + 1]
+    assert fault.detail == (
+        f"QueryValidationError: Property {named} not found for Entity: {parse_entity(entity)}"
+    )
+
+
+def parse_entity(written: str) -> str:
+    return parse(f"select * from {written}").entity
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # What python-quickbooks, node-quickbooks, the singer tap and libs/qbo-client send.
+        "SELECT *, Sku FROM Item",
+        "SELECT * FROM Customer WHERE Active = True AND DisplayName = 'O\\'Brien'",
+        "select * from customer where displayname = 'x' and active = true "
+        "startposition 1 maxresults 50",
+        "SELECT * FROM Invoice WHERE Metadata.LastUpdatedTime >= '2024-01-01T00:00:00Z' "
+        "ORDER BY Metadata.LastUpdatedTime ASC STARTPOSITION 1 MAXRESULTS 1000",
+        "SELECT * FROM Account WHERE Active IN (true, false) ORDERBY MetaData.CreateTime",
+        "SELECT * FROM Invoice WHERE CustomerRef = '1' AND DocNumber = '1001' AND TxnDate > "
+        "'2024-01-01' AND TotalAmt >= 10 AND Balance > 0 ORDERBY DueDate DESC, Id",
+        "SELECT * FROM Payment WHERE CustomerRef IN ('1', '2') AND TxnDate = '2024-01-01'",
+        "SELECT * FROM BillPayment WHERE VendorRef = '1' AND PayType = 'Check'",
+        "SELECT * FROM Bill WHERE VendorRef = '1' AND DueDate < '2024-02-01'",
+        "SELECT * FROM CreditMemo WHERE RemainingCredit > 0",
+        "SELECT * FROM Item WHERE Name LIKE 'Serv%' AND Type = 'Service' AND Sku = 'S-1'",
+        "SELECT * FROM Term WHERE Name = 'Net 30' AND DueDays = 30",
+        "SELECT * FROM Customer WHERE ParentRef = '1' AND Job = true AND PrimaryEmailAddr = 'a'",
+        "SELECT * FROM Employee WHERE GivenName = 'Greg' AND FamilyName LIKE 'S%'",
+        "SELECT * FROM exchangerate WHERE sourcecurrencycode IN ('EUR', 'INR') "
+        "AND asofdate = '2015-07-07'",
+        "SELECT * FROM CompanyCurrency WHERE Code = 'EUR'",
+        "SELECT * FROM CompanyInfo",
+        "SELECT * FROM Preferences WHERE MetaData.LastUpdatedTime > '2024-01-01'",
+    ],
+)
+def test_parser_accepts_properties_clients_use(text: str) -> None:
+    assert parse(text).entity
+
+
+@pytest.mark.integration
+def test_unknown_property_is_refused_over_http_and_in_batch(api: Api) -> None:
+    text = "SELECT * FROM Customer WHERE NoSuchField = 'x'"
+    answers = [
+        api("GET", "query", params={"query": text}),
+        api("POST", "query", content=text, headers={"Content-Type": "application/text"}),
+        api("GET", "query", params={"query": "select * from Customer orderby NoSuchField"}),
+    ]
+    for response in answers:
+        assert response.status_code == 400, response.text
+        fault = response.json()["Fault"]
+        assert fault["type"] == "ValidationFault"
+        error = fault["Error"][0]
+        assert (error["code"], error["Message"]) == ("4001", "Invalid query")
+        assert error["Detail"].startswith("QueryValidationError: Property NoSuchField not found")
+    batch = {
+        "BatchItemRequest": [
+            {"bId": "bad", "Query": text},
+            {"bId": "good", "Query": "select count(*) from Customer where DisplayName = 'x'"},
+        ]
+    }
+    items = api("POST", "batch", json=batch).json()["BatchItemResponse"]
+    by_id = {item["bId"]: item for item in items}
+    assert by_id["bad"]["Fault"]["Error"][0]["code"] == "4001"
+    assert by_id["good"]["QueryResponse"] == {"totalCount": 0}
+
+
+@pytest.mark.integration
+def test_every_property_the_emulator_serializes_is_queryable(api: Api, emulator_url: str) -> None:
+    """The known-property sets cover whatever the emulator stores, so no stored field is refused."""
+    tag = uuid.uuid4().hex[:6]
+
+    def made(path: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = api("POST", path, json=body)
+        assert response.status_code == 200, response.text
+        record: dict[str, Any] = next(iter(response.json().values()))
+        return record
+
+    def first(entity: str, where: str) -> str:
+        response = api("GET", "query", params={"query": f"select * from {entity} where {where}"})
+        return str(response.json()["QueryResponse"][entity][0]["Id"])
+
+    parent = made("customer", {"DisplayName": f"P {tag}", "CompanyName": "Co", "Notes": "n"})
+    child = {
+        "DisplayName": f"C {tag}",
+        "GivenName": "G",
+        "FamilyName": "F",
+        "PrimaryEmailAddr": {"Address": "c@example.com"},
+        "BillAddr": {"Line1": "1 Road", "City": "Town"},
+        "ParentRef": {"value": parent["Id"]},
+        "Job": True,
+        "BillWithParent": True,
+    }
+    customer = made("customer", child)
+    vendor = made("vendor", {"DisplayName": f"V {tag}", "AcctNum": "A1"})
+    made("employee", {"GivenName": "E", "FamilyName": tag})
+    term = made("term", {"Name": f"T {tag}", "DayOfMonthDue": 10, "DueNextMonthDays": 5})
+    item = first("Item", "Name = 'Services'")
+    bank = first("Account", "AccountType = 'Bank'")
+    expense = first("Account", "Name = 'Utilities'")
+    made(
+        "account",
+        {
+            "Name": f"Sub {tag}",
+            "AccountType": "Bank",
+            "SubAccount": True,
+            "ParentRef": {"value": bank},
+        },
+    )
+    line = {
+        "Amount": "100",
+        "DetailType": "SalesItemLineDetail",
+        "SalesItemLineDetail": {"ItemRef": {"value": item}, "Qty": "1", "UnitPrice": "100"},
+    }
+    cref = {"value": customer["Id"]}
+    invoice = made(
+        "invoice",
+        {
+            "CustomerRef": cref,
+            "Line": [line],
+            "SalesTermRef": {"value": term["Id"]},
+            "PrivateNote": "p",
+            "CustomerMemo": {"value": "m"},
+        },
+    )
+    memo = made("creditmemo", {"CustomerRef": cref, "Line": [line]})
+    links = [
+        {"Amount": 100, "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]},
+        {"Amount": 100, "LinkedTxn": [{"TxnId": memo["Id"], "TxnType": "CreditMemo"}]},
+    ]
+    made("payment", {"CustomerRef": cref, "TotalAmt": 10, "Line": links, "PaymentRefNum": "9"})
+    expense_line = {
+        "Amount": "80.50",
+        "DetailType": "AccountBasedExpenseLineDetail",
+        "AccountBasedExpenseLineDetail": {"AccountRef": {"value": expense}},
+    }
+    bill = made("bill", {"VendorRef": {"value": vendor["Id"]}, "Line": [expense_line]})
+    made(
+        "billpayment",
+        {
+            "VendorRef": {"value": vendor["Id"]},
+            "PayType": "Check",
+            "CheckPayment": {"BankAccountRef": {"value": bank}},
+            "TotalAmt": 30,
+            "Line": [{"Amount": 30, "LinkedTxn": [{"TxnId": bill["Id"], "TxnType": "Bill"}]}],
+        },
+    )
+    spare = made("invoice", {"CustomerRef": cref, "Line": [line]})
+    void = {"Id": spare["Id"], "SyncToken": spare["SyncToken"]}
+    assert api("POST", "invoice", params={"operation": "void"}, json=void).status_code == 200
+    realm = api.realm_id  # type: ignore[attr-defined]
+    checked = 0
+    for entity in SPECS:
+        url = f"{emulator_url}/_emulator/companies/{realm}/records/{entity}"
+        rows = httpx.get(url).json()["records"]
+        stored = sorted({key for row in rows for key in row})
+        if not stored:
+            continue
+        missing = [key for key in stored if properties.unknown(entity, (key.lower(),))]
+        assert (entity, missing) == (entity, [])
+        text = f"select count(*) from {entity} orderby {', '.join(stored)}"
+        response = api("GET", "query", params={"query": text})
+        assert response.status_code == 200, (entity, response.text)
+        checked += 1
+    assert checked >= 12

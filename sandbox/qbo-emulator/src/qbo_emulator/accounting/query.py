@@ -9,9 +9,17 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from lark import Lark, Token, Transformer, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+from lark import (
+    Lark,
+    Token,
+    Transformer,
+    Tree,
+    UnexpectedCharacters,
+    UnexpectedInput,
+    UnexpectedToken,
+)
 
-from qbo_emulator.accounting import faults
+from qbo_emulator.accounting import faults, properties
 from qbo_emulator.accounting.catalogue import BY_LOWER, Kind
 from qbo_emulator.accounting.store import Realm, Record
 
@@ -119,12 +127,13 @@ def parse(text: str) -> Query:
         tree = _PARSER.parse(text.strip())
     except UnexpectedInput as exc:
         raise faults.query_parse(_describe(exc)) from None
-    built = _Build().transform(tree)
-    children = built.children
-    entity_token = str(children[1])
+    entity_token = str(tree.children[1])
     spec = BY_LOWER.get(entity_token.lower())
     if spec is None:
         raise faults.query_parse(f"Invalid context declaration : {entity_token}")
+    _check_properties(tree, spec.name)
+    built = _Build().transform(tree)
+    children = built.children
     query = Query(entity=spec.name, count=children[0].data == "count")
     for part in children[2:]:
         if part.data == "where":
@@ -140,6 +149,29 @@ def parse(text: str) -> Query:
             f"value {query.max_results} is too large. Max allowed value is {LIMIT_MAX}"
         )
     return query
+
+
+def _check_properties(tree: Tree[Token], entity: str) -> None:
+    """Refuse a property the entity does not have, wherever the query names one.
+
+    Checked on the raw tree so the fault quotes the name as the client wrote it. QBO answers
+    names it has no metadata for with 4001 "Invalid query" (quickbooks-ruby #628 shows it for an
+    entity); its exact wording for a property is not on record, so this follows that shape.
+    """
+    named: list[list[str]] = [
+        [str(token) for token in path.children] for path in tree.find_data("path")
+    ]
+    projection = tree.children[0]
+    if isinstance(projection, Tree) and projection.data == "star":
+        # PQB's `SELECT *, Sku FROM Item`: the extra names are properties too.
+        named.extend(
+            [str(t)] for t in projection.children if isinstance(t, Token) and t.type == "NAME"
+        )
+    for written in named:
+        bad = properties.unknown(entity, tuple(part.lower() for part in written))
+        if bad is not None:
+            shown = ".".join(written) if "." in bad else written[0]
+            raise faults.query_validation(f"Property {shown} not found for Entity: {entity}")
 
 
 def _describe(exc: UnexpectedInput) -> str:
