@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
@@ -41,6 +42,8 @@ from quickbooks.objects.preferences import Preferences
 from quickbooks.objects.term import Term
 from quickbooks.objects.vendor import Vendor
 from requests_oauthlib import OAuth2Session  # type: ignore[import-untyped]
+
+from qbo_emulator.accounting import properties
 
 pytestmark = pytest.mark.integration
 
@@ -543,3 +546,30 @@ def test_batch_update_delete_and_change_data_capture(qb: QuickBooks) -> None:
 def _named(obj: Customer, prefix: str) -> Customer:
     obj.DisplayName = _unique(prefix)
     return obj
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        Account,
+        Bill,
+        BillPayment,
+        CompanyCurrency,
+        CompanyInfo,
+        CreditMemo,
+        Customer,
+        Employee,
+        ExchangeRate,
+        Invoice,
+        Item,
+        Payment,
+        Preferences,
+        Term,
+        Vendor,
+    ],
+)
+def test_every_property_python_quickbooks_models_is_queryable(model: Any) -> None:
+    # Its filter(**kwargs) turns attribute names into WHERE properties.
+    entity = str(model.qbo_object_name)
+    attributes = [name for name in vars(model()) if not name.startswith("_")]
+    assert [name for name in attributes if properties.unknown(entity, (name.lower(),))] == []
