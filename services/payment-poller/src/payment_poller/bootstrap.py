@@ -43,6 +43,7 @@ CONSUMER = ConsumerSpec(
     queue="payment-poller",
     bindings=[
         (RESULTS_EXCHANGE, events.DocumentSynced.event_type),
+        (RESULTS_EXCHANGE, events.DocumentMarkedPaid.event_type),
         (RESULTS_EXCHANGE, events.TenantConnected.event_type),
         (RESULTS_EXCHANGE, events.TenantDisconnected.event_type),
         (RESULTS_EXCHANGE, events.TenantReauthorizationRequired.event_type),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -115,6 +116,47 @@ class LedgerStore:
             select(t.c.kind, t.c.qbo_id).where(t.c.tenant_id == tenant_id, t.c.status == "synced")
         )
         return [(r.kind, r.qbo_id) for r in rows]
+
+    async def mark_paid(
+        self,
+        s: AsyncSession,
+        tenant_id: str,
+        kind: str,
+        document_id: str,
+        *,
+        sync_key: str | None,
+        marked_at: datetime,
+        operation_id: str,
+    ) -> None:
+        """Remember an operator's mark; the first one stands (a redelivery changes nothing)."""
+        t = self.t.marked_paid
+        await s.execute(
+            insert(t)
+            .values(
+                tenant_id=tenant_id,
+                kind=kind,
+                document_id=document_id,
+                sync_key=sync_key,
+                marked_at=marked_at,
+                operation_id=operation_id,
+            )
+            .on_conflict_do_nothing()
+        )
+
+    async def marked_paid(
+        self, s: AsyncSession, tenant_id: str, keys: Iterable[tuple[str, str]]
+    ) -> set[tuple[str, str]]:
+        """Which of these (kind, upstream id) documents an operator marked paid."""
+        wanted = list(set(keys))
+        if not wanted:
+            return set()
+        t = self.t.marked_paid
+        rows = await s.execute(
+            select(t.c.kind, t.c.document_id).where(
+                t.c.tenant_id == tenant_id, tuple_(t.c.kind, t.c.document_id).in_(wanted)
+            )
+        )
+        return {(r.kind, r.document_id) for r in rows}
 
     # -- reports and dedupe ---------------------------------------------------------------------
     async def reports_for(

@@ -30,6 +30,7 @@ class PollerTables:
     published: Table
     runs: Table
     credits: Table
+    marked_paid: Table
 
     def all(self) -> list[Table]:
         return [
@@ -39,6 +40,7 @@ class PollerTables:
             self.published,
             self.runs,
             self.credits,
+            self.marked_paid,
         ]
 
 
@@ -123,6 +125,21 @@ def poller_tables(metadata: MetaData) -> PollerTables:
         Column("updated_at", DateTime(timezone=True), nullable=False, server_default=now),
         PrimaryKeyConstraint("tenant_id", "payment_id"),
     )
+    # Documents an operator marked paid in invoice-sync (document.marked_paid): their payments
+    # are not reported. Apart from `documents` because the mark may come before the document is
+    # in QBO, and its rows need a QBO key.
+    marked_paid = Table(
+        "marked_paid",
+        metadata,
+        Column("tenant_id", Text, nullable=False),
+        Column("kind", Text, nullable=False),
+        Column("document_id", Text, nullable=False),
+        Column("sync_key", Text, nullable=True),
+        Column("marked_at", DateTime(timezone=True), nullable=False),
+        Column("operation_id", Text, nullable=False),
+        Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=now),
+        PrimaryKeyConstraint("tenant_id", "kind", "document_id"),
+    )
     published = Table(
         "published_changes",
         metadata,
@@ -154,4 +171,4 @@ def poller_tables(metadata: MetaData) -> PollerTables:
         Column("error", Text, nullable=True),
     )
     Index("poll_runs_by_tenant", runs.c.tenant_id, runs.c.started_at.desc())
-    return PollerTables(schedule, documents, reported, published, runs, credits)
+    return PollerTables(schedule, documents, reported, published, runs, credits, marked_paid)

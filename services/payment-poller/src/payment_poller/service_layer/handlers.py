@@ -36,6 +36,7 @@ class Handlers:
     def mapping(self) -> dict[str, Handler | Batched]:
         return {
             events.DocumentSynced.event_type: Batched(self.documents_synced),
+            events.DocumentMarkedPaid.event_type: Batched(self.documents_marked_paid),
             events.TenantConnected.event_type: self.tenant_connected,
             events.TenantConnectionRecovered.event_type: self.tenant_recovered,
             events.TenantReauthorizationRequired.event_type: self.tenant_needs_reauthorization,
@@ -69,6 +70,22 @@ class Handlers:
                 # The tenant's cursor may be past a payment made on this document before its
                 # event reached us; the dedupe table makes re-reading that window harmless.
                 await self.repo.schedule.rewind_cursor(s, tenant, event.envelope.time)
+
+    async def documents_marked_paid(self, batch: Sequence[Event], s: AsyncSession) -> None:
+        """Learn invoice-sync's operator marks: payments on those documents are not reported
+        from now on (see Poller._publish). State only, like documents_synced."""
+        for event in batch:
+            data = event.data
+            assert isinstance(data, events.DocumentMarkedPaid)
+            await self.repo.ledger.mark_paid(
+                s,
+                event.envelope.tenantid,
+                data.document_kind,
+                data.document_id,
+                sync_key=data.sync_key,
+                marked_at=data.marked_at,
+                operation_id=data.operation_id,
+            )
 
     async def tenant_connected(self, delivery: Delivery) -> None:
         data = delivery.data

@@ -191,6 +191,13 @@ class Poller:
             s, tenant, [(k.doc_kind, k.document_id) for k in reports]
         )
         by_id |= {(d.kind, d.document_id): d for d in docs.values()}
+        # An operator marked these paid in invoice-sync: from the mark on, their payments are
+        # neither reported nor recorded as reported (what was published before stands), as if
+        # we did not track them. Their balances above are still kept current.
+        marked = await self.repo.ledger.marked_paid(s, tenant, by_id)
+        if marked:
+            docs = {k: d for k, d in docs.items() if (d.kind, d.document_id) not in marked}
+            by_id = {k: d for k, d in by_id.items() if k not in marked}
         credits = await self.repo.ledger.credits_for(
             s, tenant, [p.id for p in payments if p.kind == "payment"]
         )
