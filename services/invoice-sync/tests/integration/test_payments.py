@@ -170,7 +170,12 @@ async def test_bill_overpayment_is_reported_upstream_and_sends_nothing(
 
     [failed] = await world.results("qbsync.payment.export_failed.v1")
     assert failed["data"]["payment_id"] == pay.payment_id
-    assert failed["data"]["reason_code"] == "other"
+    assert failed["data"]["reason_code"] == "overpayment"
+    assert (
+        failed["data"]["amount"],
+        failed["data"]["open_balance"],
+        failed["data"]["currency"],
+    ) == ("350.00", "300.00", "USD")
     assert "350.00 USD is 50.00 more than the 300" in failed["data"]["message"]
     assert await world.results("qbsync.payment.exported.v1") == []
     assert world.records("BillPayment") == []
@@ -200,6 +205,8 @@ async def test_payment_on_a_paid_bill_is_reported_never_a_zero_bill_payment(
 
     [failed] = await world.results("qbsync.payment.export_failed.v1")
     assert failed["data"]["payment_id"] == late.payment_id
+    assert (failed["data"]["reason_code"], failed["data"]["amount"]) == ("overpayment", "25.00")
+    assert failed["data"]["open_balance"] == "0.00"
     assert failed["data"]["message"].startswith(f"Bill {bill_id} owes nothing in QuickBooks")
     assert len(world.records("BillPayment")) == 1
     assert (await world.payment(late.payment_id))["status"] == "failed"

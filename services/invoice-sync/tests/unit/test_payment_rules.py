@@ -116,18 +116,30 @@ def test_bill_payment_within_the_balance_pays_it_all() -> None:
 
 def test_bill_overpayment_is_refused_with_both_amounts() -> None:
     amounts = payment_amounts(Decimal("350"), "USD", Decimal(1), Decimal("300"), USD)
-    message = bill_payment_refusal(amounts, "inv-1", "USD")
-    assert message is not None
-    assert "payment of 350.00 USD is 50.00 more than the 300" in message
-    assert "bill inv-1" in message
+    refusal = bill_payment_refusal(amounts, "inv-1", "USD")
+    assert refusal is not None
+    assert (refusal.reason, refusal.amount, refusal.open_balance, refusal.currency) == (
+        "overpayment",
+        Decimal("350.00"),
+        Decimal("300.00"),
+        "USD",
+    )
+    assert "payment of 350.00 USD is 50.00 more than the 300" in refusal.message
+    assert "bill inv-1" in refusal.message
     with pytest.raises(ValueError, match="positive amount the bill still owes"):
         bill_payment("350", "300")
 
 
 def test_payment_on_a_settled_bill_is_refused_never_a_zero_bill_payment() -> None:
     amounts = payment_amounts(Decimal("20"), "USD", Decimal(1), Decimal("0"), USD)
-    message = bill_payment_refusal(amounts, "inv-2", "USD")
-    assert message is not None
-    assert message.startswith("Bill inv-2 owes nothing in QuickBooks")
+    refusal = bill_payment_refusal(amounts, "inv-2", "USD")
+    assert refusal is not None
+    assert (refusal.reason, refusal.amount, refusal.open_balance) == (
+        "overpayment",
+        Decimal("20.00"),
+        Decimal("0.00"),
+    )
+    assert str(refusal.open_balance) == "0.00"
+    assert refusal.message.startswith("Bill inv-2 owes nothing in QuickBooks")
     with pytest.raises(ValueError, match="positive amount"):
         bill_payment("20", "0")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from invoice_sync.domain.amounts import CompanyCurrency, to_cents
 from invoice_sync.domain.identity import marker
@@ -46,25 +46,48 @@ def payment_amounts(
     return PaymentAmounts(total, applied, total - applied, rate)
 
 
-def bill_payment_refusal(amounts: PaymentAmounts, bill_id: str, currency: str) -> str | None:
+@dataclass(frozen=True)
+class PaymentRefusal:
+    """Why a payment is not sent to QBO: the reason code and message upstream gets, and for an
+    overpayment the two amounts compared (in `currency`), so upstream need not parse the text."""
+
+    reason: Literal["overpayment", "other"]
+    message: str
+    amount: Decimal | None = None
+    open_balance: Decimal | None = None
+    currency: str | None = None
+
+
+def bill_payment_refusal(
+    amounts: PaymentAmounts, bill_id: str, currency: str
+) -> PaymentRefusal | None:
     """Why a payment cannot go to QBO as a bill payment, or None. QBO keeps no unapplied money on
     bill payments, so a payment the bill cannot take in full is refused as a whole: sending only
-    the owed part would leave QBO and upstream disagreeing about what was paid."""
+    the owed part would leave QBO and upstream disagreeing about what was paid. A payment on a
+    settled bill is an overpayment too, by all of it."""
+    if amounts.applied > 0 and amounts.unapplied <= 0:
+        return None
     paid = f"{amounts.total} {currency}"
     if amounts.applied <= 0:
-        return (
+        message = (
             f"Bill {bill_id} owes nothing in QuickBooks, so the payment of {paid} was not sent "
             "(QuickBooks keeps no unapplied money on bill payments). Check the payment upstream, "
             "or record it in QuickBooks by hand."
         )
-    if amounts.unapplied > 0:
-        return (
+    else:
+        message = (
             f"The payment of {paid} is {amounts.unapplied} more than the {amounts.applied} "
             f"bill {bill_id} still owes in QuickBooks, and QuickBooks keeps no unapplied money on "
             "bill payments, so nothing was sent. Correct the amount upstream (the new version is "
             "exported), or record the payment in QuickBooks by hand."
         )
-    return None
+    return PaymentRefusal(
+        "overpayment",
+        message,
+        amount=amounts.total,
+        open_balance=to_cents(max(amounts.applied, Decimal(0))),
+        currency=currency,
+    )
 
 
 def bill_payment_payload(

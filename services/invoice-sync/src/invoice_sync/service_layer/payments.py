@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from invoice_sync.adapters import repository as repo
 from invoice_sync.domain.identity import carries_marker, operation_id, request_id
 from invoice_sync.domain.payment_rules import (
+    PaymentRefusal,
     bill_payment_payload,
     bill_payment_refusal,
     payment_amounts,
@@ -111,9 +112,11 @@ async def export_payment(
             )
             return
         body = _body(event, document, qbo_document, profile, party, operation)
-        if isinstance(body, str):
+        if isinstance(body, PaymentRefusal):
             # Nothing was written to QBO: a later version of the payment may still go.
-            await _failed(ctx, session, base, event, "other", body, operation)
+            await _failed(
+                ctx, session, base, event, body.reason, body.message, operation, refusal=body
+            )
             return
         # Intent first: after a crash the row says a payment may exist in QBO under this operation.
         async with ctx.sessions() as intent, intent.begin():
@@ -197,8 +200,8 @@ def _body(
     profile: CompanyProfile,
     party: str,
     operation: str,
-) -> dict[str, Any] | str:
-    """The QBO body, or why the payment cannot be sent (a message for upstream)."""
+) -> dict[str, Any] | PaymentRefusal:
+    """The QBO body, or why the payment cannot be sent."""
     rate = Decimal(str(document["snapshot"].get("exchange_rate", "1")))
     amounts = payment_amounts(
         event.amount, event.currency, rate, qbo_document.balance, profile.currency
@@ -222,7 +225,9 @@ def _body(
     if refusal is not None:
         return refusal
     if profile.bank_account_id is None:
-        return "QuickBooks has no active bank account to pay the bill from."
+        return PaymentRefusal(
+            "other", "QuickBooks has no active bank account to pay the bill from."
+        )
     return bill_payment_payload(
         amounts,
         vendor_key=party,
@@ -293,6 +298,8 @@ async def _failed(
     reason: PaymentExportFailureReason,
     message: str,
     operation: str,
+    *,
+    refusal: PaymentRefusal | None = None,
 ) -> None:
     await repo.save_payment(
         session,
@@ -311,5 +318,8 @@ async def _failed(
         reason_code=reason,
         message=message,
         operation_id=operation,
+        amount=refusal.amount if refusal else None,
+        open_balance=refusal.open_balance if refusal else None,
+        currency=refusal.currency if refusal else None,
     )
     await outcomes.emit(ctx, session, base["tenant_id"], failed, event.payment_id)
