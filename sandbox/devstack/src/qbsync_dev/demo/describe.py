@@ -82,6 +82,15 @@ def describe(event_type: str, data: BaseModel) -> Observed:
                 f"? {data.document_kind} {data.document_id} needs review ({data.reason}): "
                 f"we sent {data.expected}, QBO computed {data.qbo_total}",
             )
+        case events.DocumentMarkedPaid():
+            # An operator's action, not a step of the story: it must not settle any step.
+            where = f"QBO {data.sync_key}" if data.sync_key else "not in QBO"
+            return Observed(
+                None,
+                "marked-paid",
+                f"$ {data.document_kind} {data.document_id} ({where}) marked paid by an operator "
+                f"at {data.marked_at.isoformat()}: its QBO payments are no longer reported",
+            )
         case events.PaymentReceived():
             return Observed(
                 payment_key(data.invoice_id),
@@ -98,10 +107,15 @@ def describe(event_type: str, data: BaseModel) -> Observed:
                 data.sync_key,
             )
         case events.PaymentExportFailed():
+            amounts = (
+                f" [{data.amount} paid, {data.open_balance} owed, {data.currency}]"
+                if data.amount is not None and data.open_balance is not None
+                else ""
+            )
             return Observed(
                 export_key(data.payment_id),
                 f"failed:{data.reason_code}",
-                f"✗ payment {data.payment_id} on {data.invoice_id} failed ({data.reason_code}): "
-                f"{data.message}",
+                f"✗ payment {data.payment_id} on {data.invoice_id} failed ({data.reason_code})"
+                f"{amounts}: {data.message}",
             )
     return Observed(None, "", f"· {event_type} {data.model_dump_json()}")
