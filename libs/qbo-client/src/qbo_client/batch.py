@@ -137,6 +137,9 @@ def parse_response(
         elif op.entity is not None:
             raw = answer.get(op.entity.ENTITY)
             entity = type(op.entity).model_validate(raw) if isinstance(raw, dict) else None
+            if entity is not None:
+                # As for a single write: the tid names the call that wrote it, for support.
+                entity._intuit_tid = intuit_tid
             results.append(BatchItemResult(bid, op, entity=entity))
         else:
             results.append(BatchItemResult(bid, op))

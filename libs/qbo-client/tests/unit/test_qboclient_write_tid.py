@@ -7,7 +7,15 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from prometheus_client import CollectorRegistry
 
-from qbo_client import AccessToken, Customer, Invoice, QBOClient, StaticTokenProvider, codec
+from qbo_client import (
+    AccessToken,
+    BatchOp,
+    Customer,
+    Invoice,
+    QBOClient,
+    StaticTokenProvider,
+    codec,
+)
 
 FAR = datetime.now(UTC) + timedelta(days=1)
 
@@ -59,3 +67,24 @@ async def test_write_answered_without_the_header_has_no_tid() -> None:
             Customer(DisplayName="Acme"), request_id="rid-3"
         )
     assert created.intuit_tid is None
+
+
+async def test_batch_written_objects_carry_the_tid_of_their_batch_call() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        items = codec.loads(request.content)["BatchItemRequest"]
+        answers = [
+            {"bId": i["bId"], "Customer": {**i["Customer"], "Id": str(n), "SyncToken": "0"}}
+            for n, i in enumerate(items)
+        ]
+        return httpx.Response(
+            200,
+            content=codec.dumps({"BatchItemResponse": answers, "time": "x"}),
+            headers={"Content-Type": "application/json", "intuit_tid": "tid-batch-9"},
+        )
+
+    async with client_for(httpx.MockTransport(handler)) as client:
+        results = await client.for_tenant("t1").batch(
+            [BatchOp.create(Customer(DisplayName=f"c{n}")) for n in range(2)], request_id="rid-b"
+        )
+    assert [r.entity.intuit_tid for r in results if r.entity is not None] == ["tid-batch-9"] * 2
+    assert "_intuit_tid" not in results[0].entity.to_payload()  # type: ignore[union-attr]
