@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import bindparam, func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -61,6 +62,18 @@ _HISTORY_FIELDS = tuple(f for f in HistoryEntry.__dataclass_fields__ if f != "at
 class PartnerRepository:
     def __init__(self, tables: PartnerTables) -> None:
         self.t = tables
+        # Built once and executed with parameter lists: building an upsert per row was the
+        # largest cost of the backfill's profile (SQLAlchemy construction, not the database).
+        keys = ("tenant_id", "kind", "partner_id")
+        upsert = insert(tables.partners)
+        self._upsert = upsert.on_conflict_do_update(
+            index_elements=list(keys),
+            set_={
+                **{k: upsert.excluded[k] for k in _ROW_FIELDS if k not in (*keys, "updated_at")},
+                "updated_at": func.now(),
+            },
+        )
+        self._add_history = tables.history.insert()
 
     async def lock(self, session: AsyncSession, tenant_id: str, kind: str, partner_id: str) -> None:
         """Serialise work on one partner until the transaction ends (all processes, all pods).
@@ -72,6 +85,45 @@ class PartnerRepository:
             text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
             {"k": f"partner-sync|{tenant_id}|{kind}|{partner_id}"},
         )
+
+    async def lock_many(
+        self, session: AsyncSession, tenant_id: str, keys: Sequence[tuple[str, str]]
+    ) -> None:
+        """`lock` for several partners in one round trip, in the order given (callers sort, so
+        two multi-partner holders never wait on each other crosswise)."""
+        if not keys:
+            return
+        await session.execute(
+            text(
+                "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) "
+                "FROM unnest(CAST(:keys AS text[])) WITH ORDINALITY AS t(k, n) ORDER BY n"
+            ),
+            {"keys": [f"partner-sync|{tenant_id}|{kind}|{pid}" for kind, pid in keys]},
+        )
+
+    async def get_many(
+        self, session: AsyncSession, tenant_id: str, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], PartnerRow]:
+        """The stored rows of these partners, by (kind, partner id); missing ones are absent."""
+        if not keys:
+            return {}
+        c = self.t.partners.c
+        rows = (
+            (
+                await session.execute(
+                    select(self.t.partners).where(
+                        c.tenant_id == tenant_id,
+                        tuple_(c.kind, c.partner_id).in_([tuple(k) for k in keys]),
+                    )
+                )
+            )
+            .mappings()
+            .all()
+        )
+        return {
+            (str(r["kind"]), str(r["partner_id"])): PartnerRow(**{k: r[k] for k in _ROW_FIELDS})
+            for r in rows
+        }
 
     async def get(
         self, session: AsyncSession, tenant_id: str, kind: str, partner_id: str
@@ -91,23 +143,27 @@ class PartnerRepository:
         return PartnerRow(**{k: row[k] for k in _ROW_FIELDS}) if row else None
 
     async def save(self, session: AsyncSession, row: PartnerRow) -> None:
-        values = {k: getattr(row, k) for k in _ROW_FIELDS if k != "updated_at"}
-        stmt = insert(self.t.partners).values(**values, updated_at=func.now())
-        keys = ("tenant_id", "kind", "partner_id")
-        await session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=list(keys),
-                set_={
-                    **{k: stmt.excluded[k] for k in values if k not in keys},
-                    "updated_at": func.now(),
-                },
+        await self.save_many(session, [row])
+
+    async def save_many(self, session: AsyncSession, rows: Sequence[PartnerRow]) -> None:
+        """Upsert the rows in one statement (however many there are)."""
+        if rows:
+            await session.execute(
+                self._upsert,
+                [{k: getattr(r, k) for k in _ROW_FIELDS if k != "updated_at"} for r in rows],
             )
-        )
 
     async def add_history(self, session: AsyncSession, entry: HistoryEntry) -> None:
-        await session.execute(
-            self.t.history.insert().values(**{k: getattr(entry, k) for k in _HISTORY_FIELDS})
-        )
+        await self.add_history_many(session, [entry])
+
+    async def add_history_many(
+        self, session: AsyncSession, entries: Sequence[HistoryEntry]
+    ) -> None:
+        if entries:
+            await session.execute(
+                self._add_history,
+                [{k: getattr(e, k) for k in _HISTORY_FIELDS} for e in entries],
+            )
 
     async def history(
         self, session: AsyncSession, tenant_id: str, kind: str, partner_id: str, limit: int = 100
@@ -206,6 +262,24 @@ class PartnerRepository:
                 c.tenant_id == tenant_id,
                 c.kind == "project",
                 c.parent_id == client_id,
+                c.status == "failed",
+                c.sync_key.is_(None),
+            )
+        )
+        return [str(r[0]) for r in rows]
+
+    async def failed_projects_of_many(
+        self, session: AsyncSession, tenant_id: str, client_ids: Sequence[str]
+    ) -> list[str]:
+        """`failed_projects_of` for several clients in one query."""
+        if not client_ids:
+            return []
+        c = self.t.partners.c
+        rows = await session.execute(
+            select(c.partner_id).where(
+                c.tenant_id == tenant_id,
+                c.kind == "project",
+                c.parent_id.in_(bindparam("clients", list(client_ids), expanding=True)),
                 c.status == "failed",
                 c.sync_key.is_(None),
             )

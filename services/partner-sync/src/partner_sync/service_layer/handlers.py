@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
@@ -41,6 +41,7 @@ from qbo_client.errors import (
     ValidationError,
 )
 from qbsync_common.contract import events
+from qbsync_common.contract.envelope import Envelope
 from qbsync_common.contract.partner_snapshot import PartnerSnapshot
 from qbsync_common.contract.registry import new_event
 from qbsync_common.contract.tenant_settings import TenantSettings
@@ -221,6 +222,33 @@ class PartnerHandlers:
             new_event(command, tenant_id=tenant_id, source=SOURCE),
             exchange=self._command_exchange,
         )
+
+    async def request_sync_many(
+        self,
+        session: AsyncSession,
+        tenant_id: str,
+        keys: Sequence[tuple[str, str]],
+        reason: str,
+    ) -> None:
+        """`request_sync` for several clients/vendors in one outbox statement."""
+        projects = [pid for kind, pid in keys if kind == "project"]
+        for project_id in projects:
+            await self.request_sync(session, tenant_id, "project", project_id, reason)
+        commands = [
+            new_event(
+                events.SyncPartner(
+                    kind=cast(Any, kind),
+                    partner_id=partner_id,
+                    requested_by=SOURCE,
+                    reason=cast(Any, reason),
+                ),
+                tenant_id=tenant_id,
+                source=SOURCE,
+            )
+            for kind, partner_id in keys
+            if kind != "project"
+        ]
+        await self._outbox.enqueue_many(session, commands, exchange=self._command_exchange)
 
     async def resume(
         self, session: AsyncSession, tenant_id: str, kind: str, partner_id: str
@@ -641,6 +669,22 @@ class PartnerHandlers:
         stored: PartnerRow | None,
         op: str,
         outcome: Outcome,
+        **how: Any,
+    ) -> Outcome:
+        """Persist state and history and enqueue the result, all in the caller's transaction."""
+        settled = self.settle(trigger, kind, partner_id, version, stored, op, outcome, **how)
+        await self.write_settled(session, trigger.tenant_id, [settled])
+        return outcome
+
+    def settle(
+        self,
+        trigger: Trigger,
+        kind: str,
+        partner_id: str,
+        version: int,
+        stored: PartnerRow | None,
+        op: str,
+        outcome: Outcome,
         *,
         action: str,
         snapshot: PartnerSnapshot | None = None,
@@ -656,9 +700,10 @@ class PartnerHandlers:
         generation: int | None = None,
         parent_id: str | None = None,
         emit: bool = True,
-    ) -> Outcome:
-        """Persist state and history and enqueue the result, all in the caller's transaction."""
+    ) -> Settled:
+        """What `finish` writes, computed without I/O, so bulk work can write many at once."""
         tenant = trigger.tenant_id
+        row: PartnerRow | None = None
         if not keep_state:
             base = stored or PartnerRow(
                 tenant_id=tenant,
@@ -697,44 +742,59 @@ class PartnerHandlers:
                 )
             if generation is not None:
                 row = replace(row, key_generation=generation)
-            await self._repo.save(session, row)
-        await self._repo.add_history(
-            session,
-            HistoryEntry(
-                tenant_id=tenant,
-                kind=kind,
-                partner_id=partner_id,
-                operation_id=op,
-                action=action,
-                status=outcome.status,
-                event_id=trigger.event_id,
-                event_type=trigger.event_type,
-                version=version,
-                reason=outcome.reason,
-                message=outcome.message,
-                # A refused write has no Pushed: the requestid it carried comes from the trace.
-                request_id=request_id or (trace.last_request_id if trace else None),
-                intuit_tid=tid or (trace.last_tid if trace else None),
-                qbo_id=outcome.sync_key,
-                sync_token=outcome.sync_token,
-            ),
+        history = HistoryEntry(
+            tenant_id=tenant,
+            kind=kind,
+            partner_id=partner_id,
+            operation_id=op,
+            action=action,
+            status=outcome.status,
+            event_id=trigger.event_id,
+            event_type=trigger.event_type,
+            version=version,
+            reason=outcome.reason,
+            message=outcome.message,
+            # A refused write has no Pushed: the requestid it carried comes from the trace.
+            request_id=request_id or (trace.last_request_id if trace else None),
+            intuit_tid=tid or (trace.last_tid if trace else None),
+            qbo_id=outcome.sync_key,
+            sync_token=outcome.sync_token,
         )
-        if (
+        # A client that just got its QBO record unblocks projects that waited for it.
+        unblocks = (
             kind == "client"
             and outcome.status == "synced"
             and (stored is None or not stored.sync_key)
-        ):
-            # A client that just got its QBO record unblocks projects that waited for it.
-            for project_id in await self._repo.failed_projects_of(session, tenant, partner_id):
-                await self.request_sync(session, tenant, "project", project_id, "dependency")
-        if not emit:
-            return outcome
-        parent = parent_id or (stored.parent_id if stored else None)
-        data = result_event(kind, partner_id, version, outcome, op, parent_id=parent)
-        await self._outbox.enqueue(
-            session, new_event(data, tenant_id=tenant, source=SOURCE, subject=partner_id)
         )
-        return outcome
+        result: Envelope | None = None
+        if emit:
+            parent = parent_id or (stored.parent_id if stored else None)
+            data = result_event(kind, partner_id, version, outcome, op, parent_id=parent)
+            result = new_event(data, tenant_id=tenant, source=SOURCE, subject=partner_id)
+        return Settled(row=row, history=history, result=result, unblocks=unblocks)
+
+    async def write_settled(
+        self, session: AsyncSession, tenant_id: str, settled: Sequence[Settled]
+    ) -> None:
+        """State, history and results of one tenant's settled partners: one statement each."""
+        await self._repo.save_many(session, [s.row for s in settled if s.row is not None])
+        await self._repo.add_history_many(session, [s.history for s in settled])
+        clients = [s.history.partner_id for s in settled if s.unblocks]
+        for project_id in await self._repo.failed_projects_of_many(session, tenant_id, clients):
+            await self.request_sync(session, tenant_id, "project", project_id, "dependency")
+        await self._outbox.enqueue_many(
+            session, [s.result for s in settled if s.result is not None]
+        )
+
+
+@dataclass(frozen=True)
+class Settled:
+    """One partner's outcome as rows to write: state (None = keep), history, result event."""
+
+    row: PartnerRow | None
+    history: HistoryEntry
+    result: Envelope | None
+    unblocks: bool
 
 
 def _newest(a: PartnerSnapshot | None, b: PartnerSnapshot | None) -> PartnerSnapshot | None:
