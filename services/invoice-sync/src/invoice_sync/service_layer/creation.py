@@ -3,6 +3,7 @@ and recognise our own earlier write by its PrivateNote marker; never a blind sec
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from invoice_sync.domain.document import Document
@@ -71,42 +72,56 @@ async def create_once(
         found = await find_existing(books, doc, partner_key, operation)
         if found is not None:
             return found
-        raise CreateFailed(
-            "qbo-validation",
-            f"Number {doc.number} is already used in QuickBooks by another partner's document.",
-            intuit_tid=exc.intuit_tid,
-        ) from exc
-    except (InvalidReferenceError, ObjectNotFoundError) as exc:
+        raise number_taken(doc, exc) from exc
+    except (ValidationError, ObjectNotFoundError) as exc:
+        raise refusal(doc, exc) from exc
+
+
+def number_taken(doc: Document, exc: ValidationError) -> CreateFailed:
+    """QBO's 6140 and no document of that number is ours or the partner's to adopt."""
+    return CreateFailed(
+        "qbo-validation",
+        f"Number {doc.number} is already used in QuickBooks by another partner's document.",
+        intuit_tid=exc.intuit_tid,
+    )
+
+
+def refusal(doc: Document, exc: ValidationError | ObjectNotFoundError) -> CreateFailed | StaleNames:
+    """What a refused create means for the document (shared by single and batch creates); a
+    duplicate number (6140) is not decided here: it needs a look-up first (`number_taken`)."""
+    if isinstance(exc, InvalidReferenceError | ObjectNotFoundError):
         element = exc.element or ""
         if "ItemRef" in element or "TermRef" in element:
-            raise StaleNames(element) from exc
+            return StaleNames(element)
         # The partner itself is gone or inactive in QBO: partner-sync has to bring it back.
-        raise CreateFailed(
+        return CreateFailed(
             "qbo-validation",
             f"QuickBooks refused a reference of the document: {exc.detail or exc.message}",
             intuit_tid=exc.intuit_tid,
             forget_refs=True,
-        ) from exc
-    except ValidationError as exc:
-        reason: DocumentFailureReason = (
-            "currency-mismatch" if (exc.element or "") == "CurrencyRef" else "qbo-validation"
         )
-        raise CreateFailed(
-            reason,
-            f"QuickBooks refused the document: {exc.detail or exc.message}",
-            intuit_tid=exc.intuit_tid,
-        ) from exc
+    reason: DocumentFailureReason = (
+        "currency-mismatch" if (exc.element or "") == "CurrencyRef" else "qbo-validation"
+    )
+    return CreateFailed(
+        reason,
+        f"QuickBooks refused the document: {exc.detail or exc.message}",
+        intuit_tid=exc.intuit_tid,
+    )
 
 
 async def find_existing(
     books: Books, doc: Document, partner_key: str, operation: str
 ) -> Created | None:
+    found = await books.documents_by_number(doc.kind, (doc.number or "").strip())
+    return choose_existing(found, partner_key, operation)
+
+
+def choose_existing(
+    found: Sequence[QboDocument], partner_key: str, operation: str
+) -> Created | None:
     """Same number and same partner: ours (marker) or adopted (made by someone else)."""
-    same = [
-        d
-        for d in await books.documents_by_number(doc.kind, (doc.number or "").strip())
-        if d.partner_key == partner_key
-    ]
+    same = [d for d in found if d.partner_key == partner_key]
     ours = [d for d in same if carries_marker(d.private_note, operation)]
     if ours:
         return Created(ours[0], adopted=False)
