@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from invoice_sync.domain.preflight import AccountFact, CompanyFacts
 from invoice_sync.service_layer.ports import (
+    BatchAnswer,
     NamedEntity,
     NamedRef,
     PaymentKind,
@@ -28,6 +31,7 @@ from qbo_client import (
     Query,
     Term,
 )
+from qbo_client.batch import BATCH_MAX_ITEMS, BatchOp, chunk_request_id
 from qbo_client.client import TenantSession
 from qbo_client.models.transactions import Transaction
 from qbsync_common.contract.values import DocumentKind
@@ -95,6 +99,43 @@ class QboBooks:
     async def delete_document(self, kind: DocumentKind, qbo_id: str, *, request_id: str) -> None:
         current = await self._s.get(ENTITIES[kind], qbo_id)
         await self._s.delete(current, request_id=request_id)
+
+    def batch_request_id(self, request_id: str) -> str:
+        return chunk_request_id(request_id, 0)
+
+    async def create_documents(
+        self, items: Sequence[tuple[DocumentKind, dict[str, Any]]], *, request_id: str
+    ) -> list[BatchAnswer]:
+        if len(items) > BATCH_MAX_ITEMS:
+            raise ValueError(f"{len(items)} documents; one batch takes at most {BATCH_MAX_ITEMS}")
+        ops = [BatchOp.create(ENTITIES[kind].model_validate(body)) for kind, body in items]
+        results = await self._s.batch(ops, request_id=request_id)
+        return [
+            BatchAnswer(
+                document=_document(r.entity) if isinstance(r.entity, Transaction) else None,
+                error=r.error,
+            )
+            for r in results
+        ]
+
+    async def documents_by_numbers(
+        self, wanted: Sequence[tuple[DocumentKind, str]]
+    ) -> list[BatchAnswer]:
+        if len(wanted) > BATCH_MAX_ITEMS:
+            raise ValueError(f"{len(wanted)} look-ups; one batch takes at most {BATCH_MAX_ITEMS}")
+        ops = [
+            BatchOp.select(Query(ENTITIES[kind]).where("DocNumber", "=", number))
+            for kind, number in wanted
+        ]
+        # A read must never be replayed (it would hide a create made since): a fresh requestid.
+        results = await self._s.batch(ops, request_id=str(uuid.uuid4()))
+        return [
+            BatchAnswer(
+                found=tuple(_document(d) for d in r.rows or () if isinstance(d, Transaction)),
+                error=r.error,
+            )
+            for r in results
+        ]
 
     async def find_named(self, entity: NamedEntity, name: str) -> NamedRef | None:
         cls: type[Item] | type[Term] = Item if entity == "Item" else Term

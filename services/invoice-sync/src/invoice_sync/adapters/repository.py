@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import RowMapping, delete, func, select, text, update
+from sqlalchemy import RowMapping, and_, delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -191,6 +191,22 @@ async def failed_documents(
             documents.c.tenant_id == tenant_id,
             documents.c.status == "failed",
             documents.c.reason_code.in_(reasons),
+        )
+    )
+    return rows.mappings().all()
+
+
+async def documents_to_redrive(
+    session: AsyncSession, tenant_id: str, reasons: Sequence[str]
+) -> Sequence[RowMapping]:
+    """Failed for one of `reasons`, or left "creating" by an attempt that never finished."""
+    rows = await session.execute(
+        select(documents.c.document_kind, documents.c.document_id).where(
+            documents.c.tenant_id == tenant_id,
+            or_(
+                and_(documents.c.status == "failed", documents.c.reason_code.in_(reasons)),
+                documents.c.status == "creating",
+            ),
         )
     )
     return rows.mappings().all()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 # Fixed forever: changing it would change every requestid and defeat QBO's replay after a deploy.
 NAMESPACE = uuid.UUID("6f1f4e0a-3c55-4b8e-9a57-2d3c0c1c7a11")
@@ -35,3 +36,10 @@ def carries_marker(private_note: str | None, operation: str) -> bool:
 
 def is_ours(private_note: str | None) -> bool:
     return MARKER_PREFIX in (private_note or "")
+
+
+def batch_request_id(operations: Sequence[str], step: str) -> str:
+    """requestid of one batch: the same items in the same order give the same id, so a retried
+    batch replays QBO's answer; any other composition is another batch (QBO maps answers by bId,
+    i.e. by position, so a replay must never serve a different list)."""
+    return str(uuid.uuid5(NAMESPACE, f"batch/{step}/" + "/".join(operations)))

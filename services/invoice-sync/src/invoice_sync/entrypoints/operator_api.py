@@ -28,8 +28,23 @@ Status = Literal[
 ]
 
 
+# One request's backfill runs inside the HTTP call: bounded so it answers in reasonable time.
+MAX_RESYNC = 1000
+
+
 class SetKey(BaseModel):
     sync_key: str = Field(min_length=1, max_length=200, description="Id of the QBO document")
+
+
+class DocumentRef(BaseModel):
+    kind: DocumentKind
+    document_id: str = Field(min_length=1, max_length=200)
+
+
+class ResyncMany(BaseModel):
+    documents: list[DocumentRef] = Field(
+        min_length=1, max_length=MAX_RESYNC, description="Documents to sync again, in one backfill"
+    )
 
 
 def operator_router(ctx: Context, keys: OperatorKeys) -> APIRouter:
@@ -63,6 +78,14 @@ def operator_router(ctx: Context, keys: OperatorKeys) -> APIRouter:
     @router.get("/documents/{kind}/{document_id}", summary="One document and its history")
     async def get_document(tenant_id: str, kind: DocumentKind, document_id: str) -> dict[str, Any]:
         return await _run(actions.document(ctx, tenant_id, kind, document_id))
+
+    @router.post(
+        "/documents/resync",
+        summary="Sync many documents again now, through QBO batch requests (30 per call)",
+    )
+    async def resync_many(tenant_id: str, body: ResyncMany) -> list[dict[str, Any]]:
+        wanted = [(d.kind, d.document_id) for d in body.documents]
+        return await _run_many(actions.resync_many(ctx, tenant_id, wanted))
 
     @router.post("/documents/{kind}/{document_id}/resync", summary="Sync again now")
     async def resync(tenant_id: str, kind: DocumentKind, document_id: str) -> dict[str, Any]:
@@ -141,5 +164,14 @@ async def _run(action: Awaitable[dict[str, Any]]) -> dict[str, Any]:
         raise HTTPException(409, str(exc)) from exc
     except QBOError as exc:
         # QuickBooks refused or is unavailable: say so, with Intuit's transaction id for support.
+        status = 503 if exc.transient else 502
+        raise HTTPException(status, f"QuickBooks: {exc.detail or exc.message}") from exc
+
+
+async def _run_many(action: Awaitable[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    try:
+        return [_plain(r) for r in await action]
+    except QBOError as exc:
+        # What was done before QuickBooks failed stays done; asking again finishes the rest.
         status = 503 if exc.transient else 502
         raise HTTPException(status, f"QuickBooks: {exc.detail or exc.message}") from exc

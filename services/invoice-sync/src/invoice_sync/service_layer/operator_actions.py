@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from invoice_sync.adapters import repository as repo
 from invoice_sync.domain.identity import operation_id, request_id
 from invoice_sync.service_layer import outcomes
+from invoice_sync.service_layer.backfill import sync_backlog
 from invoice_sync.service_layer.context import Context
 from invoice_sync.service_layer.creation import Created
 from invoice_sync.service_layer.documents import DONE, process_document
@@ -40,14 +42,67 @@ async def document(ctx: Context, tenant_id: str, kind: DocumentKind, doc_id: str
 
 
 async def resync(ctx: Context, tenant_id: str, kind: DocumentKind, doc_id: str) -> dict[str, Any]:
-    """Run the stored snapshot again with a fresh operation (new requestid)."""
+    """Run the stored snapshot again with a fresh operation (new requestid); a create left
+    "creating" keeps its operation and is looked up first."""
     async with ctx.sessions() as session, session.begin():
         await repo.advisory_lock(session, tenant_id, "doc", kind, doc_id)
         row = await _row(session, tenant_id, kind, doc_id)
         if row["status"] in DONE:
-            raise ActionRefused(
-                "the document is in QuickBooks: delete it there (or clear its key) before a resync"
-            )
+            raise ActionRefused(ALREADY_IN_QBO)
+        await _reset_for_resync(session, tenant_id, kind, doc_id, row)
+    async with ctx.sessions() as session, session.begin():
+        doc = document_of(row["event_type"], row["snapshot"])
+        await process_document(
+            ctx, session, tenant_id, doc, Origin(None, row["event_type"], row["snapshot"])
+        )
+    return await document(ctx, tenant_id, kind, doc_id)
+
+
+ALREADY_IN_QBO = "the document is in QuickBooks: delete it there (or clear its key) before a resync"
+
+
+async def resync_many(
+    ctx: Context, tenant_id: str, wanted: Sequence[tuple[DocumentKind, str]]
+) -> list[dict[str, Any]]:
+    """Resync many documents as one backfill (batch creates, 30 per QBO call). Each is reset as
+    by `resync`; one that is missing or already in QuickBooks is reported, not resynced, and
+    does not stop the others. Returns, in the order asked, each document's outcome."""
+    verdicts: dict[tuple[str, str], dict[str, Any]] = {}
+    accepted: list[tuple[str, str]] = []
+    for kind, doc_id in dict.fromkeys(wanted):
+        async with ctx.sessions() as session, session.begin():
+            await repo.advisory_lock(session, tenant_id, "doc", kind, doc_id)
+            row = await repo.get_document(session, tenant_id, kind, doc_id)
+            if row is None:
+                verdicts[(kind, doc_id)] = {"result": "not-found", "message": f"no {kind} {doc_id}"}
+                continue
+            if row["status"] in DONE:
+                verdicts[(kind, doc_id)] = {"result": "refused", "message": ALREADY_IN_QBO}
+                continue
+            await _reset_for_resync(session, tenant_id, kind, doc_id, row)
+        accepted.append((kind, doc_id))
+
+    async def due(session: AsyncSession, kind: str, doc_id: str, row: RowMapping | None) -> bool:
+        # Whatever synced it since the reset (an event of it) stands.
+        return row is not None and row["status"] in ("pending", "creating")
+
+    await sync_backlog(ctx, tenant_id, accepted, due)
+    async with ctx.sessions() as session:
+        for key in accepted:
+            row = await repo.get_document(session, tenant_id, *key)
+            verdicts[key] = {"result": "resynced", **dict(row or {})}
+    return [
+        {"document_kind": kind, "document_id": doc_id, **verdicts[(kind, doc_id)]}
+        for kind, doc_id in dict.fromkeys(wanted)
+    ]
+
+
+async def _reset_for_resync(
+    session: AsyncSession, tenant_id: str, kind: str, doc_id: str, row: RowMapping
+) -> None:
+    """A fresh operation, except for a create left "creating" (crash, lost answer): that one
+    keeps its operation so it is looked up (and found if it reached QBO), never made twice."""
+    if row["status"] != "creating":
         await repo.update_document(
             session,
             tenant_id,
@@ -56,19 +111,13 @@ async def resync(ctx: Context, tenant_id: str, kind: DocumentKind, doc_id: str) 
             status="pending",
             generation=int(row["generation"]) + 1,
         )
-        await repo.add_history(
-            session,
-            tenant_id=tenant_id,
-            document_kind=kind,
-            document_id=doc_id,
-            outcome="operator:resync",
-        )
-    async with ctx.sessions() as session, session.begin():
-        doc = document_of(row["event_type"], row["snapshot"])
-        await process_document(
-            ctx, session, tenant_id, doc, Origin(None, row["event_type"], row["snapshot"])
-        )
-    return await document(ctx, tenant_id, kind, doc_id)
+    await repo.add_history(
+        session,
+        tenant_id=tenant_id,
+        document_kind=kind,
+        document_id=doc_id,
+        outcome="operator:resync",
+    )
 
 
 async def clear_key(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from sqlalchemy import RowMapping
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from invoice_sync.adapters import repository as repo
 from invoice_sync.domain.identity import operation_id
 from invoice_sync.service_layer import outcomes
+from invoice_sync.service_layer.backfill import sync_backlog
 from invoice_sync.service_layer.context import Context
-from invoice_sync.service_layer.documents import process_document
 from invoice_sync.service_layer.outcomes import Origin
 from invoice_sync.service_layer.reconnect import CONNECTION_REASONS
 from invoice_sync.service_layer.snapshots import document_of
@@ -22,27 +25,25 @@ async def learn_key(
 
 
 async def resume_waiting(ctx: Context, tenant_id: str, kind: str, partner_id: str) -> int:
-    """Each waiting document in its own transaction (with its lock); returns how many ran.
+    """The documents that waited for this partner, as a backfill (batch creates when several are
+    released at once); returns how many were waiting.
 
     A transient failure propagates and the partner event is retried: documents already done
     left the waiting table in their own commit, so they are not repeated.
     """
     async with ctx.sessions() as session:
         waiting = await repo.waiting_for(session, tenant_id, kind, partner_id)
-    for entry in waiting:
-        async with ctx.sessions() as session, session.begin():
-            row = await repo.get_document(
-                session, tenant_id, entry["document_kind"], entry["document_id"]
-            )
-            await repo.remove_waiting(
-                session, tenant_id, entry["document_kind"], entry["document_id"]
-            )
-            if row is None or not _resumable(row["status"], row["reason_code"]):
-                continue
-            doc = document_of(row["event_type"], row["snapshot"])
-            await process_document(
-                ctx, session, tenant_id, doc, Origin(None, row["event_type"], row["snapshot"])
-            )
+
+    async def due(
+        session: AsyncSession, doc_kind: str, doc_id: str, row: RowMapping | None
+    ) -> bool:
+        # Dropped in the transaction that records the document's outcome: a rollback puts it back.
+        await repo.remove_waiting(session, tenant_id, doc_kind, doc_id)
+        return row is not None and _resumable(row["status"], row["reason_code"])
+
+    await sync_backlog(
+        ctx, tenant_id, [(e["document_kind"], e["document_id"]) for e in waiting], due
+    )
     return len(waiting)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -37,6 +38,16 @@ class QboPayment:
     private_note: str | None = None
 
 
+@dataclass(frozen=True)
+class BatchAnswer:
+    """QBO's answer to one item of a batch: that item's document (or rows), or its own error.
+    `error` is a qbo_client error; a transient one means the item's outcome is unknown."""
+
+    document: QboDocument | None = None
+    found: tuple[QboDocument, ...] = ()
+    error: Exception | None = None
+
+
 PaymentKind = Literal["Payment", "BillPayment"]
 
 
@@ -62,6 +73,22 @@ class Books(Protocol):
     async def delete_document(
         self, kind: DocumentKind, qbo_id: str, *, request_id: str
     ) -> None: ...
+
+    def batch_request_id(self, request_id: str) -> str:
+        """The requestid QBO sees for a batch of at most 30 items sent under `request_id`."""
+        ...
+
+    async def create_documents(
+        self, items: Sequence[tuple[DocumentKind, dict[str, Any]]], *, request_id: str
+    ) -> list[BatchAnswer]:
+        """One batch call (at most 30 items); answers in the order of `items`."""
+        ...
+
+    async def documents_by_numbers(
+        self, wanted: Sequence[tuple[DocumentKind, str]]
+    ) -> list[BatchAnswer]:
+        """`documents_by_number` for many at once (batch queries, at most 30)."""
+        ...
 
     async def find_named(self, entity: NamedEntity, name: str) -> NamedRef | None: ...
 

@@ -2,41 +2,44 @@
 
 from __future__ import annotations
 
+from sqlalchemy import RowMapping
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from invoice_sync.adapters import repository as repo
+from invoice_sync.service_layer.backfill import sync_backlog
 from invoice_sync.service_layer.context import Context
-from invoice_sync.service_layer.documents import process_document
 from invoice_sync.service_layer.named_refs import forget_names
-from invoice_sync.service_layer.outcomes import Origin
 from invoice_sync.service_layer.payments import record_payment
-from invoice_sync.service_layer.snapshots import document_of
 from qbsync_common.contract.events import PaymentRecordedUpstream
 
 CONNECTION_REASONS = ("needs-reauthorization", "tenant-not-connected")
 
 
 async def retry_after_reconnect(ctx: Context, tenant_id: str) -> int:
-    """Each document and payment in its own transaction; returns how many were tried.
+    """The documents as a backfill (batch creates), then each payment in its own transaction;
+    returns how many were tried.
 
     The company may be another one than before (a reconnect can pick any realm): cached item and
-    term ids and the preflight are dropped first.
+    term ids and the preflight are dropped first. Documents left "creating" are taken too: a
+    crash (or a lost answer) during an earlier re-drive left them so, and only this redelivered
+    event re-drives them; they are resolved as uncertain creates (looked up first).
     """
     await forget_names(ctx, tenant_id)
     ctx.profiles.invalidate(tenant_id)
     async with ctx.sessions() as session:
-        docs = await repo.failed_documents(session, tenant_id, CONNECTION_REASONS)
+        docs = await repo.documents_to_redrive(session, tenant_id, CONNECTION_REASONS)
         pays = await repo.failed_payments(session, tenant_id, CONNECTION_REASONS)
-    for entry in docs:
-        async with ctx.sessions() as session, session.begin():
-            row = await repo.get_document(
-                session, tenant_id, entry["document_kind"], entry["document_id"]
-            )
-            if row is None or row["status"] != "failed":
-                continue
-            origin = Origin(None, row["event_type"], dict(row["snapshot"]))
-            doc = document_of(origin.event_type, origin.data)
-            await process_document(ctx, session, tenant_id, doc, origin)
+
+    async def due(session: AsyncSession, kind: str, doc_id: str, row: RowMapping | None) -> bool:
+        return row is not None and redrivable(row["status"], row["reason_code"])
+
+    await sync_backlog(ctx, tenant_id, [(e["document_kind"], e["document_id"]) for e in docs], due)
     for entry in pays:
         async with ctx.sessions() as session, session.begin():
             payment = PaymentRecordedUpstream.model_validate(entry["snapshot"])
             await record_payment(ctx, session, tenant_id, payment)
     return len(docs) + len(pays)
+
+
+def redrivable(status: str, reason_code: str | None) -> bool:
+    return status == "creating" or (status == "failed" and reason_code in CONNECTION_REASONS)
