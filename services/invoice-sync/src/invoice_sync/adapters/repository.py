@@ -183,19 +183,6 @@ async def remove_waiting(session: AsyncSession, tenant_id: str, kind: str, doc_i
     )
 
 
-async def failed_documents(
-    session: AsyncSession, tenant_id: str, reasons: Sequence[str]
-) -> Sequence[RowMapping]:
-    rows = await session.execute(
-        select(documents.c.document_kind, documents.c.document_id).where(
-            documents.c.tenant_id == tenant_id,
-            documents.c.status == "failed",
-            documents.c.reason_code.in_(reasons),
-        )
-    )
-    return rows.mappings().all()
-
-
 async def documents_to_redrive(
     session: AsyncSession, tenant_id: str, reasons: Sequence[str]
 ) -> Sequence[RowMapping]:
