@@ -234,6 +234,34 @@ async def test_partner_sync_releases_its_waiting_documents_in_one_batch(
     assert len(synced) == 13
 
 
+async def test_stale_item_id_in_a_batch_is_looked_up_again_per_document(
+    new_world: Callable[..., Any],
+) -> None:
+    world, _ = await ready(new_world)
+    await world.deliver(up.invoice())  # caches the id of the item Translation
+    events = backlog(3, partner_id="c-5", partner=up.partner("c-5"))
+    for event in events:
+        await world.deliver(event)
+    item = next(i for i in world.records("Item") if i["Name"] == "Translation")
+    world.qbo(
+        "POST",
+        "item",
+        json={"Id": item["Id"], "SyncToken": item["SyncToken"], "sparse": True, "Active": False},
+    )
+    batches = calls(world, "batch")
+
+    await world.deliver(up.partner_synced(world.customer(f"C5 {world.tenant}"), partner_id="c-5"))
+
+    # QBO refused the cached id in each item; each document then looked the item up alone and
+    # found it inactive: a clear failure, nothing created, no retry storm.
+    assert calls(world, "batch") - batches == 1
+    failed = await world.results("qbsync.document.sync_failed.v1")
+    assert sorted(f["data"]["document_id"] for f in failed) == sorted(e.invoice_id for e in events)
+    assert {f["data"]["reason_code"] for f in failed} == {"company-not-ready"}
+    assert all("'Translation' is inactive" in f["data"]["message"] for f in failed)
+    assert len(world.records("Invoice")) == 1
+
+
 async def test_dropped_batch_answer_ends_with_each_document_once_after_redelivery(
     new_world: Callable[..., Any],
 ) -> None:
