@@ -7,6 +7,7 @@ from pathlib import Path
 from sqlalchemy import MetaData
 
 from oauth_gateway.config import Settings
+from oauth_gateway.custody.crash import gateway_crash_hook
 from oauth_gateway.custody.credentials import ServiceCredentials
 from oauth_gateway.custody.events import OutboxTenantEvents
 from oauth_gateway.custody.wiring import assemble as assemble_custody
@@ -28,7 +29,13 @@ async def build(settings: Settings) -> BuiltService:
     parts = assembly.plumbing(settings, METADATA)
     # Token custody (part B): `custody.vault` is the TokenVault the OAuth callback stores grants in.
     custody = assemble_custody(
-        settings, METADATA, parts.sessions, OutboxTenantEvents(parts.outbox), parts.metrics.registry
+        settings,
+        METADATA,
+        parts.sessions,
+        OutboxTenantEvents(parts.outbox),
+        parts.metrics.registry,
+        # QBSYNC_CRASH_AT=gateway-after-token-response: the F12 crash, for fault-injection tests.
+        crash=gateway_crash_hook(settings.environment),
     )
     # Tenants, connect flow, operator API, webhooks (part A).
     edge = build_edge(

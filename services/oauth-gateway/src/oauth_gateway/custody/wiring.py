@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from oauth_gateway.config import Settings
 from oauth_gateway.custody.api import token_router
+from oauth_gateway.custody.crash import Crash, crash_after_token_response
 from oauth_gateway.custody.credentials import ServiceCredentials
 from oauth_gateway.custody.intuit import IntuitOAuth
 from oauth_gateway.custody.job import RefreshJob
@@ -49,13 +50,19 @@ def repository_from(settings: Settings, metadata: MetaData) -> TokenRepository:
     return TokenRepository(tokens_table(metadata), keyring)
 
 
+def _never(_point: str) -> None:
+    return None
+
+
 def assemble(
     settings: Settings,
     metadata: MetaData,
     sessions: async_sessionmaker[AsyncSession],
     events: TenantEvents,
     registry: CollectorRegistry | None = None,
+    crash: Crash | None = None,
 ) -> Custody:
+    """`crash` is the fault-injection switch (`custody.crash.gateway_crash_hook`); None = never."""
     intuit = IntuitOAuth(
         settings.intuit_discovery_url,
         settings.intuit_client_id,
@@ -71,6 +78,7 @@ def assemble(
         events,
         CustodyMetrics(settings.service_name, registry),
         policy=policy_from(settings),
+        after_token_response=crash_after_token_response(crash or _never),
     )
     cache_ttl = timedelta(seconds=settings.token_cache_ttl_s)
     vault = TokenVault(refresher, settings.qbo_api_base_url, cache_ttl=cache_ttl)
