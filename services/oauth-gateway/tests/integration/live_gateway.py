@@ -247,7 +247,11 @@ async def issued_token(gw: LiveGateway, tenant: str, failed: str | None = None) 
     return body
 
 
-async def register_app(emulator_url: str, redirect_uri: str) -> Emulator:
+async def register_app(
+    emulator_url: str, redirect_uri: str, *, grace_hours: float = 0, rotate_after_hours: float = 0
+) -> Emulator:
+    """An Intuit app whose refresh tokens rotate after `rotate_after_hours`; the previous one
+    keeps working for `grace_hours` after a rotation (QBO.md §1.4)."""
     emulator = Emulator(emulator_url, f"AB{secrets.token_hex(12)}", secrets.token_hex(20))
     await emulator.admin(
         "POST",
@@ -257,8 +261,8 @@ async def register_app(emulator_url: str, redirect_uri: str) -> Emulator:
             "client_secret": emulator.client_secret,
             "name": "qbsync test",
             "redirect_uris": [redirect_uri],
-            "rotation_grace_hours": 0,
-            "rotation_after_hours": 0,
+            "rotation_grace_hours": grace_hours,
+            "rotation_after_hours": rotate_after_hours,
         },
     )
     return emulator
