@@ -190,7 +190,7 @@ class Bench:
         await collector.consume(on_result)
         spec = ConsumerSpec(self.queue, [(self.commands, "#")], retry_delays_ms=DELAYS)
         self.runtime = assembly.runtime(
-            settings, parts, [(spec, self.service.handler_map())], jobs=[self.service.deferred.run]
+            settings, parts, [(spec, self.service.handler_map())], jobs=self.service.jobs()
         )
         self._task = asyncio.create_task(self.runtime.run())
         for _ in range(300):
@@ -382,7 +382,7 @@ async def _backfill(bench: Bench) -> list[tuple[str, str]]:
     assert bench.service is not None
     await bench.service.directory.names(busy)
     started = time.perf_counter()
-    assert bench.service.actions.start_backfill(busy)
+    assert await bench.service.actions.start_backfill(busy)
     await asyncio.sleep(2.0)
     sent = await bench.publish([(quiet, "q-2", "Quiet During Backfill")])
     try:
@@ -391,11 +391,11 @@ async def _backfill(bench: Bench) -> list[tuple[str, str]]:
     except RuntimeError:
         quiet_latency = "> 60 s FAIL"
     for _ in range(18_000):  # at most an hour
-        if bench.service.actions.backfill_status(busy)["state"] != "running":
+        if (await bench.service.actions.backfill_status(busy))["state"] != "running":
             break
         await asyncio.sleep(0.2)
     elapsed = time.perf_counter() - started
-    status = bench.service.actions.backfill_status(busy)
+    status = await bench.service.actions.backfill_status(busy)
     minimum = backfill_minimum_s(n, limits["batch_per_minute"], limits["per_minute"])
     done = status["state"] == "done"
     if minimum > 0:

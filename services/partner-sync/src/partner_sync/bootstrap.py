@@ -10,12 +10,14 @@ import httpx
 from httpx_aiohttp import AiohttpTransport
 from sqlalchemy import MetaData
 
+from partner_sync.adapters.backfill_jobs import BackfillJobs
 from partner_sync.adapters.call_trace import TracingTransport
 from partner_sync.adapters.qbo_directory import QboDirectory
 from partner_sync.adapters.repository import PartnerRepository
 from partner_sync.adapters.tables import PartnerTables, partner_tables
 from partner_sync.config import Settings
 from partner_sync.entrypoints.operator_api import operator_router
+from partner_sync.service_layer.backfill import Backfill, BackfillRunner
 from partner_sync.service_layer.deferred import DeferredWork
 from partner_sync.service_layer.handlers import PartnerHandlers
 from partner_sync.service_layer.operator_actions import OperatorActions
@@ -26,6 +28,7 @@ from qbsync_common.messaging.consumer import Handler
 from qbsync_common.messaging.topology import EVENTS_EXCHANGE, RESULTS_EXCHANGE, ConsumerSpec
 from qbsync_common.operator_auth import OperatorKeys, parse_keys
 from qbsync_common.qbo_access import rate_limiter, tenant_settings_source, token_provider
+from qbsync_common.runtime import BackgroundJob
 from qbsync_common.service import BuiltService, ServiceDefinition, ops_app_for
 from qbsync_common.tenant_settings import (
     TenantSettingsSource,
@@ -56,6 +59,11 @@ class PartnerSync:
     directory: QboDirectory
     repository: PartnerRepository
     deferred: DeferredWork
+    backfills: BackfillRunner
+
+    def jobs(self) -> list[BackgroundJob]:
+        """The runtime jobs every replica runs beside its consumer."""
+        return [self.deferred.run, self.backfills.run]
 
     def handler_map(self) -> dict[str, Handler]:
         h = self.handlers
@@ -81,8 +89,11 @@ def compose(
     crash_hook: Callable[[str], None] | None = None,
     command_exchange: str | None = None,
     interactive_max_wait: float | None = 1.0,
+    backfill_lease_s: float = 60.0,
+    backfill_poll_s: float = 5.0,
 ) -> PartnerSync:
-    repository = PartnerRepository(tables or TABLES)
+    tables = tables or TABLES
+    repository = PartnerRepository(tables)
     directory = QboDirectory(qbo, interactive_max_wait=interactive_max_wait)
     handlers = PartnerHandlers(
         repository=repository,
@@ -93,15 +104,31 @@ def compose(
         crash_hook=crash_hook or parts.crash_hook,
         command_exchange=command_exchange,
     )
+    jobs = BackfillJobs(tables.backfill_jobs)
+    backfills = BackfillRunner(
+        sessions=parts.sessions,
+        jobs=jobs,
+        backfill=Backfill(
+            sessions=parts.sessions,
+            repository=repository,
+            jobs=jobs,
+            directory=directory,
+            handlers=handlers,
+            settings=tenant_settings,
+        ),
+        lease_s=backfill_lease_s,
+        poll_s=backfill_poll_s,
+    )
     actions = OperatorActions(
         sessions=parts.sessions,
         repository=repository,
         directory=directory,
         handlers=handlers,
         settings=tenant_settings,
+        backfills=backfills,
     )
     deferred = DeferredWork(sessions=parts.sessions, repository=repository, handlers=handlers)
-    return PartnerSync(handlers, actions, directory, repository, deferred)
+    return PartnerSync(handlers, actions, directory, repository, deferred, backfills)
 
 
 def qbo_transport() -> TracingTransport:
@@ -127,6 +154,8 @@ async def build(settings: Settings) -> BuiltService:
         tenant_settings,
         max_attempts=settings.max_attempts,
         interactive_max_wait=settings.qbo_interactive_wait_s,
+        backfill_lease_s=settings.backfill_lease_s,
+        backfill_poll_s=settings.backfill_poll_s,
     )
     runtime = assembly.runtime(
         settings,
@@ -137,7 +166,7 @@ async def build(settings: Settings) -> BuiltService:
                 service.handler_map(),
             )
         ],
-        jobs=[service.deferred.run],
+        jobs=service.jobs(),
     )
     http = ops_app_for(runtime, "qbsync partner-sync")
     raw_keys = settings.operator_keys_text()

@@ -17,3 +17,12 @@ class Settings(SyncServiceSettings):
         description="How long event handling waits for a busy realm's QBO budget before deferring "
         "the partner to the deferred-work job (keeps one tenant's backlog from blocking others)",
     )
+    backfill_lease_s: float = Field(
+        60.0,
+        gt=0,
+        description="Lease on a running backfill job, renewed every third of it; when its "
+        "replica dies another one resumes the job once the lease expires",
+    )
+    backfill_poll_s: float = Field(
+        5.0, gt=0, description="How often each replica looks for a backfill job to resume"
+    )

@@ -225,6 +225,7 @@ def make_service(
     max_wait: float = 5.0,
     limits_for: Callable[[str], RealmLimits] | None = None,
     http: httpx.AsyncBaseTransport | None = None,
+    backfill_lease_s: float = 60.0,
 ) -> ServiceUnderTest:
     """partner-sync wired like production, except: static token, fixed settings, private queue."""
     settings = ServiceSettings(
@@ -259,9 +260,11 @@ def make_service(
         max_attempts=max_attempts,
         crash_hook=crash_hook,
         command_exchange=h.commands_exchange,
+        backfill_lease_s=backfill_lease_s,
+        backfill_poll_s=0.2,
     )
     spec = ConsumerSpec(h.queue, [(h.commands_exchange, "#")], retry_delays_ms=DELAYS)
     runtime = assembly.runtime(
-        settings, parts, [(spec, service.handler_map())], jobs=[service.deferred.run]
+        settings, parts, [(spec, service.handler_map())], jobs=service.jobs()
     )
     return ServiceUnderTest(runtime=runtime, service=service, transport=transport, qbo=qbo)

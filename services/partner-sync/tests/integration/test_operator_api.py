@@ -126,7 +126,9 @@ async def test_backfill_creates_through_batches_and_hands_the_rest_to_the_normal
 
     await wait_until(done, 30, "the backfill")
     status = (await api.get(f"{base}/backfill")).json()
-    assert status == {"state": "done", "batched": 39, "handed_over": 1, "batch_calls": 2}
+    counts = {k: status[k] for k in ("state", "batched", "handed_over", "batch_calls")}
+    assert counts == {"state": "done", "batched": 39, "handed_over": 1, "batch_calls": 2}
+    assert status["takeovers"] == 0 and status["finished_at"] >= status["started_at"]
     for i in range(40):
         results = await harness.result(f"bulk-{i}", count=2)
         assert results[1]["type"] == "qbsync.partner.synced.v1", str(results[1]["data"])

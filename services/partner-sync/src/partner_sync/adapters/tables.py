@@ -1,4 +1,5 @@
-"""partner-sync's own tables: partner state, its history, and the automatch review queue."""
+"""partner-sync's own tables: partner state, its history, the automatch review queue and the
+tenants' backfill jobs."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ class PartnerTables:
     partners: Table
     history: Table
     proposals: Table
+    backfill_jobs: Table
 
 
 def partner_tables(metadata: MetaData) -> PartnerTables:
@@ -101,4 +103,33 @@ def partner_tables(metadata: MetaData) -> PartnerTables:
         Column("decided_at", DateTime(timezone=True), nullable=True),
         UniqueConstraint("tenant_id", "kind", "partner_id", "qbo_id", name="uq_proposal"),
     )
-    return PartnerTables(partners=partners, history=history, proposals=proposals)
+    backfill_jobs = Table(
+        "backfill_jobs",
+        metadata,
+        # One job per tenant: a new one replaces a finished one.
+        Column("tenant_id", Text, primary_key=True),
+        Column("state", Text, nullable=False),  # running | done | failed
+        # The last partner (in kind, id order) of the chunks committed without a gap: a resumed
+        # job starts after it. Chunks past it that committed are no longer unsynced.
+        Column("cursor_kind", Text, nullable=True),
+        Column("cursor_id", Text, nullable=True),
+        Column("batched", BigInteger, nullable=False, server_default="0"),
+        Column("handed_over", BigInteger, nullable=False, server_default="0"),
+        Column("batch_calls", BigInteger, nullable=False, server_default="0"),
+        Column("error", Text, nullable=True),
+        # The replica working on it while its lease lasts; an expired lease is free to claim.
+        Column("owner", Text, nullable=True),
+        Column("lease_until", DateTime(timezone=True), nullable=True),
+        Column("takeovers", Integer, nullable=False, server_default="0"),
+        Column("started_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("finished_at", DateTime(timezone=True), nullable=True),
+        Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+    Index(
+        "ix_backfill_jobs_running",
+        backfill_jobs.c.lease_until,
+        postgresql_where=backfill_jobs.c.state == "running",
+    )
+    return PartnerTables(
+        partners=partners, history=history, proposals=proposals, backfill_jobs=backfill_jobs
+    )

@@ -138,6 +138,11 @@ class BackfillStatus(BaseModel):
     )
     batch_calls: int | None = Field(None, description="QBO batch requests made")
     error: str | None = None
+    takeovers: int | None = Field(
+        None, description="Times a replica resumed the job after its holder stopped or died"
+    )
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
 
 
 def operator_router(actions: OperatorActions, keys: OperatorKeys) -> APIRouter:
@@ -215,18 +220,18 @@ def operator_router(actions: OperatorActions, keys: OperatorKeys) -> APIRouter:
         responses={409: {"description": "A backfill of this tenant is running"}},
     )
     async def backfill(tenant_id: str) -> BackfillStatus:
-        if not actions.start_backfill(tenant_id):
+        if not await actions.start_backfill(tenant_id):
             raise HTTPException(409, "a backfill of this tenant is running")
-        return BackfillStatus.model_validate(actions.backfill_status(tenant_id))
+        return BackfillStatus.model_validate(await actions.backfill_status(tenant_id))
 
     @router.get(
         "/backfill",
         response_model=BackfillStatus,
         response_model_exclude_none=True,
-        summary="State of the tenant's last backfill in this process",
+        summary="State and progress of the tenant's last backfill (whichever replica runs it)",
     )
     async def backfill_status(tenant_id: str) -> BackfillStatus:
-        return BackfillStatus.model_validate(actions.backfill_status(tenant_id))
+        return BackfillStatus.model_validate(await actions.backfill_status(tenant_id))
 
     @router.delete(
         "/partners/{kind}/{partner_id}/sync-key",

@@ -6,7 +6,6 @@ retries and results as any event; links are verified against QBO before they are
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from dataclasses import replace
 from typing import Any
@@ -19,7 +18,7 @@ from partner_sync.adapters.qbo_directory import QboDirectory
 from partner_sync.adapters.qbo_records import PartnerRecord
 from partner_sync.adapters.repository import HistoryEntry, PartnerRepository, PartnerRow
 from partner_sync.domain.automatch import Match, Party, propose
-from partner_sync.service_layer.backfill import Backfill, BackfillReport
+from partner_sync.service_layer.backfill import BackfillRunner
 from partner_sync.service_layer.handlers import PartnerHandlers
 from partner_sync.service_layer.push import kinds_sharing
 from qbsync_common.contract.partner_snapshot import PartnerSnapshot
@@ -73,20 +72,14 @@ class OperatorActions:
         directory: QboDirectory,
         handlers: PartnerHandlers,
         settings: TenantSettingsSource,
+        backfills: BackfillRunner,
     ) -> None:
         self._sessions = sessions
         self._repo = repository
         self._qbo = directory
         self._handlers = handlers
         self._settings = settings
-        self._backfill = Backfill(
-            sessions=sessions,
-            repository=repository,
-            directory=directory,
-            handlers=handlers,
-            settings=settings,
-        )
-        self._backfills: dict[str, asyncio.Task[BackfillReport]] = {}
+        self._backfills = backfills
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -146,32 +139,14 @@ class OperatorActions:
             count += await self.resync_all(tenant_id, status=status, reason="initial-sync")
         return count
 
-    def start_backfill(self, tenant_id: str) -> bool:
+    async def start_backfill(self, tenant_id: str) -> bool:
         """Bulk sync through QBO's batch endpoint, in the background; False if one is running.
 
-        Not durable: if the process stops, the unsynced partners stay pending and a new run
-        continues with them (chunks are idempotent through their requestids)."""
-        running = self._backfills.get(tenant_id)
-        if running is not None and not running.done():
-            return False
-        self._backfills[tenant_id] = asyncio.create_task(self._backfill.run(tenant_id))
-        return True
+        Durable: the job and its progress are a row that any replica resumes if this one stops."""
+        return await self._backfills.start(tenant_id)
 
-    def backfill_status(self, tenant_id: str) -> dict[str, Any]:
-        task = self._backfills.get(tenant_id)
-        if task is None:
-            return {"state": "none"}
-        if not task.done():
-            return {"state": "running"}
-        if task.exception() is not None:
-            return {"state": "failed", "error": str(task.exception())}
-        report = task.result()
-        return {
-            "state": "done",
-            "batched": report.batched,
-            "handed_over": report.handed_over,
-            "batch_calls": report.batch_calls,
-        }
+    async def backfill_status(self, tenant_id: str) -> dict[str, Any]:
+        return await self._backfills.status(tenant_id)
 
     # -- keys and links --------------------------------------------------------------------------
 
