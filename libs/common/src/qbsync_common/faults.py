@@ -17,6 +17,10 @@ CRASH_POINTS = frozenset(
         "relay-after-confirm",
         # partner-sync: QBO accepted a write, our transaction has not committed yet.
         "after-qbo-call",
+        # payment-poller: a poll's events are written, its transaction (and cursor) not committed.
+        "poll-before-commit",
+        # oauth-gateway (F12): Intuit answered a refresh, the rotated token is not stored yet.
+        "gateway-after-token-response",
     }
 )
 
@@ -58,7 +62,13 @@ class CrashHook:
         if environment == "production" or not raw:
             return cls(frozenset(), 0.0)
         points = frozenset(p.strip() for p in raw.split(",") if p.strip()) & CRASH_POINTS
-        return cls(points, float(os.environ.get(CRASH_PROBABILITY, str(DEFAULT_PROBABILITY))))
+        probability = os.environ.get(CRASH_PROBABILITY, str(DEFAULT_PROBABILITY))
+        try:
+            return cls(points, float(probability))
+        except ValueError:
+            raise ValueError(
+                f"{CRASH_PROBABILITY} must be a number from 0 to 1, not {probability!r}"
+            ) from None
 
     def __call__(self, point: str) -> None:
         if point in self.points and random.random() < self.probability:

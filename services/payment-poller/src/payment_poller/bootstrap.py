@@ -110,6 +110,8 @@ async def assemble(
         ),
         replica or f"{socket.gethostname()}-{uuid.uuid4().hex[:6]}",
         tenant_facts=tenant_facts,
+        # QBSYNC_CRASH_AT=poll-before-commit: a replica dies mid-poll, for fault-injection tests.
+        crash=parts.crash_hook,
     )
     handlers = Handlers(
         repo,
