@@ -142,32 +142,62 @@ async def test_backfill_creates_through_batches_and_hands_the_rest_to_the_normal
         assert len([c for c in customers if c["DisplayName"] == f"Bulk Partner {i}"]) == 1
 
 
-async def test_automatch_auto_applies_at_or_above_the_tenants_threshold(
-    harness: Harness, api: httpx.AsyncClient
-) -> None:
+async def _initech_and_an_unrelated_partner(harness: Harness) -> str:
+    """A QBO customer close to (not the same as) an unlinked upstream client, and one far off."""
     harness.tenant_settings.set(harness.tenant, TenantSettings(sync_clients=False))
     made = await harness.qbo_api(
         "POST",
         "customer",
         json={"DisplayName": "Initech LLC", "PrimaryEmailAddr": {"Address": "ap@initech.example"}},
     )
-    initech = made.json()["Customer"]["Id"]
     await harness.upsert("c-initech", "Initech L.L.C.", email="ap@initech.example")
     await harness.upsert("c-unrelated", "Completely Different Name")
     await harness.result("c-initech")
     await harness.result("c-unrelated")
+    initech: str = made.json()["Customer"]["Id"]
+    return initech
+
+
+async def test_automatch_auto_applies_at_or_above_the_threshold_when_the_tenant_allows_it(
+    harness: Harness, api: httpx.AsyncClient
+) -> None:
+    initech = await _initech_and_an_unrelated_partner(harness)
+    harness.tenant_settings.set(
+        harness.tenant,
+        TenantSettings(sync_clients=False, automatch_threshold=0.8, automatch_auto_apply=True),
+    )
+    base = f"/v1/tenants/{harness.tenant}"
+    summary = (await api.post(f"{base}/automatch/client")).json()
+    assert summary["auto_applied"] == 1 and summary["auto_apply"] is True
+    applied = (
+        await api.get(f"{base}/automatch/proposals", params={"state": "auto-applied"})
+    ).json()
+    assert [(p["partner_id"], p["qbo_id"]) for p in applied] == [("c-initech", initech)]
+    linked = (await api.get(f"{base}/partners/client/c-initech")).json()
+    assert linked["partner"]["sync_key"] == initech
+    unrelated = (await api.get(f"{base}/partners/client/c-unrelated")).json()
+    assert unrelated["partner"]["sync_key"] is None
+
+
+async def test_automatch_leaves_every_proposal_for_review_when_the_tenant_does_not_allow_it(
+    harness: Harness, api: httpx.AsyncClient
+) -> None:
+    initech = await _initech_and_an_unrelated_partner(harness)
+    # The same threshold the proposal clears; auto-apply is off (the default).
     harness.tenant_settings.set(
         harness.tenant, TenantSettings(sync_clients=False, automatch_threshold=0.8)
     )
     base = f"/v1/tenants/{harness.tenant}"
     summary = (await api.post(f"{base}/automatch/client")).json()
-    assert summary["auto_applied"] == 1
-    applied = (
+    assert summary["auto_applied"] == 0 and summary["auto_apply"] is False
+    proposed = (await api.get(f"{base}/automatch/proposals", params={"state": "proposed"})).json()
+    [proposal] = [p for p in proposed if p["partner_id"] == "c-initech"]
+    assert proposal["qbo_id"] == initech and proposal["score"] >= 0.8
+    assert (
         await api.get(f"{base}/automatch/proposals", params={"state": "auto-applied"})
-    ).json()
-    assert [(p["partner_id"], p["qbo_id"]) for p in applied] == [("c-initech", initech)]
-    unrelated = (await api.get(f"{base}/partners/client/c-unrelated")).json()
-    assert unrelated["partner"]["sync_key"] is None
+    ).json() == []
+    waiting = (await api.get(f"{base}/partners/client/c-initech")).json()
+    assert waiting["partner"]["sync_key"] is None
 
 
 async def test_status_filters_unlink_and_resync_all_or_by_status(

@@ -104,3 +104,9 @@ class TenantSettings(BaseModel):
         le=1.0,
         description="Similarity (0.5-1.0) to adopt an existing QBO record; 1.0 = exact only",
     )
+    automatch_auto_apply: bool = Field(
+        False,
+        description="Link automatch proposals scoring at or above automatch_threshold without "
+        "an operator's review; false = every proposal waits in the review queue (a wrong link "
+        "lets upstream data overwrite an unrelated QBO record)",
+    )

@@ -110,8 +110,13 @@ ProposalState = Literal["proposed", "accepted", "rejected", "auto-applied"]
 
 class AutomatchSummary(BaseModel):
     proposed: int = Field(description="Proposals written to (or refreshed in) the review queue")
-    auto_applied: int = Field(description="Proposals at or above the threshold, linked at once")
+    auto_applied: int = Field(
+        description="Proposals at or above the threshold linked at once (only with auto_apply)"
+    )
     threshold: float = Field(description="The tenant's automatch_threshold")
+    auto_apply: bool = Field(
+        description="The tenant's automatch_auto_apply: false = every proposal awaits review"
+    )
 
 
 class ProposalView(BaseModel):

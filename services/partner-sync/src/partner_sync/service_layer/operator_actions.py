@@ -235,8 +235,8 @@ class OperatorActions:
     # -- automatch -------------------------------------------------------------------------------
 
     async def automatch(self, tenant_id: str, kind: str) -> dict[str, Any]:
-        """Propose links for unlinked partners into the review queue; auto-apply the ones at or
-        above the tenant's threshold."""
+        """Propose links for unlinked partners into the review queue; when the tenant allows it
+        (`automatch_auto_apply`), apply the ones at or above its threshold without review."""
         records = await self.unlinked_records(tenant_id, kind)
         async with self._sessions() as session:
             rows = await self._repo.page(session, tenant_id, kind=kind, limit=100_000)
@@ -246,7 +246,8 @@ class OperatorActions:
             if r.sync_key is None and r.snapshot is not None
         ]
         matches = propose(upstream, [_party_of_record(r) for r in records])
-        threshold = (await self._settings.get(tenant_id)).automatch_threshold
+        settings = await self._settings.get(tenant_id)
+        threshold = settings.automatch_threshold
         applied: list[Match] = []
         proposals = self._repo.t.proposals
         async with self._sessions.begin() as session:
@@ -270,14 +271,19 @@ class OperatorActions:
                     )
                 )
         for m in matches:
-            if m.score >= threshold:
+            if settings.automatch_auto_apply and m.score >= threshold:
                 try:
                     await self.set_key(tenant_id, kind, m.partner, m.qbo_id)
                 except (Conflict, NotFound):
                     continue
                 await self._decide(tenant_id, kind, m.partner, m.qbo_id, "auto-applied")
                 applied.append(m)
-        return {"proposed": len(matches), "auto_applied": len(applied), "threshold": threshold}
+        return {
+            "proposed": len(matches),
+            "auto_applied": len(applied),
+            "threshold": threshold,
+            "auto_apply": settings.automatch_auto_apply,
+        }
 
     async def proposals(self, tenant_id: str, state: str | None) -> list[dict[str, Any]]:
         p = self._repo.t.proposals
