@@ -310,6 +310,9 @@ class TestDatabaseRestart:
                 up_at = time.monotonic()
                 await wait_until(ready, RECOVERY_S, "/readyz healthy after the database is back")
                 assert time.monotonic() - up_at <= RECOVERY_S
+                # Checked early as well as at the end: an ack ahead of its commit also shows as
+                # a lost event below, and this names the cause.
+                assert [e for e, ok in audit if not ok] == [], "acknowledged before commit"
 
                 await wait_until(
                     lambda: _each_once(harness, event_ids), 120, "every event processed"
