@@ -41,7 +41,7 @@ from partner_sync.service_layer.handlers import (
 )
 from partner_sync.service_layer.results import Outcome
 from qbo_client.batch import BatchOp
-from qbo_client.errors import QBOError, TenantNeedsReauthorization
+from qbo_client.errors import LimiterTimeout, QBOError, TenantNeedsReauthorization
 from qbsync_common.contract.partner_snapshot import PartnerSnapshot
 from qbsync_common.tenant_settings import TenantSettingsSource
 
@@ -150,9 +150,17 @@ class Backfill:
     async def _chunk(
         self, tenant_id: str, owner: str, chunks: _Chunks, index: int, report: BackfillReport
     ) -> None:
-        for attempt in range(1, TRANSIENT_RETRIES + 1):
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 done = await self._chunk_once(tenant_id, owner, chunks, index)
+            except LimiterTimeout:
+                # At the limits a batch waits up to a minute for its window, longer than one
+                # call may wait: the rollback frees the partners' locks meanwhile, and the chunk
+                # queues again at once (a pause here would leave the opening window unused).
+                attempt -= 1
+                continue
             except TenantNeedsReauthorization:
                 raise
             except QBOError as exc:
