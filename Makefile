@@ -54,8 +54,9 @@ typecheck: install ## mypy --strict on our packages
 	$(UV) run mypy $(PACKAGES)
 
 .PHONY: contracts
-contracts: install ## regenerate contracts/ (AsyncAPI + JSON Schemas) from the models
+contracts: install ## regenerate contracts/ (AsyncAPI + JSON Schemas, tenant settings schema) from the models
 	$(UV) run python -m qbsync_common.contract.export
+	$(UV) run python -m oauth_gateway.settings_schema
 
 .PHONY: bench
 bench: install ## benchmarks (plumbing, emulator, client); prints a table
