@@ -155,6 +155,28 @@ async def test_transient_failures_back_off_and_fall_back_to_a_live_token(
     assert gw.metrics.refreshes.labels("oauth-gateway", "demand", "backoff")._value.get() == 1
 
 
+async def test_a_token_qbo_refused_is_not_handed_back_while_intuit_is_down(
+    gateway_sessions: Sessions, new_tenant: NewTenant, keyring: KeyRing
+) -> None:
+    intuit = FakeIntuit()
+    gw = replica(gateway_sessions, intuit, RecordedEvents(), keyring)
+    tenant = await new_tenant()
+    grant = intuit.grant()
+    await connect(gateway_sessions, gw.vault, tenant, grant)
+    intuit.fail_next = 5
+    refused = fingerprint(grant.access_token)
+    # QBO answered 401 to a token that has not expired, and Intuit cannot refresh it now.
+    with pytest.raises(TokenUnavailable):
+        await gw.vault.access_token(tenant, failed_token_sha256=refused)
+    assert intuit.refresh_calls == 1
+    # Inside the back-off: still not that token for callers who saw it fail...
+    with pytest.raises(TokenUnavailable):
+        await gw.vault.access_token(tenant, failed_token_sha256=refused)
+    assert intuit.refresh_calls == 1
+    # ...while callers who have not seen it fail still get the live token.
+    assert (await gw.vault.access_token(tenant)).access_token == grant.access_token
+
+
 async def test_unknown_and_unconnected_tenants(
     gateway_sessions: Sessions, new_tenant: NewTenant, keyring: KeyRing
 ) -> None:

@@ -21,7 +21,7 @@ from oauth_gateway.custody.errors import (
 )
 from oauth_gateway.custody.intuit import IntuitError, IntuitOAuth, InvalidGrant
 from oauth_gateway.custody.metrics import CustodyMetrics
-from oauth_gateway.custody.model import StoredTokens
+from oauth_gateway.custody.model import StoredTokens, fingerprint
 from oauth_gateway.custody.policy import RefreshPolicy
 from oauth_gateway.custody.ports import TenantEvents
 from oauth_gateway.custody.repository import TokenRepository
@@ -115,7 +115,9 @@ class Refresher:
                 return tokens
             if self.policy.backing_off(tokens, now):
                 self.metrics.refreshed(trigger, "backoff")
-                return self._fallback(tokens, now, "recent refresh failure; backing off")
+                return self._fallback(
+                    tokens, now, failed_sha, "recent refresh failure; backing off"
+                )
             try:
                 grant = await self.intuit.refresh(tokens.refresh_token)
             except InvalidGrant:
@@ -136,7 +138,7 @@ class Refresher:
         if failure is not None:
             self.metrics.refreshed(trigger, "unavailable")
             log.warning("refresh failed, will retry after back-off: %s", failure)
-            return self._fallback(tokens, now, "Intuit token endpoint unavailable")
+            return self._fallback(tokens, now, failed_sha, "Intuit token endpoint unavailable")
         self.metrics.refreshed(trigger, "ok")
         log.info("tokens refreshed", extra={"trigger": trigger})
         return fresh
@@ -157,9 +159,12 @@ class Refresher:
         # Double-checked: whoever held the lock before us may already have refreshed.
         return self.policy.must_refresh(tokens, now, failed_sha)
 
-    def _fallback(self, tokens: StoredTokens, now: datetime, why: str) -> StoredTokens:
+    def _fallback(
+        self, tokens: StoredTokens, now: datetime, failed_sha: str | None, why: str
+    ) -> StoredTokens:
         # An access token near (but not past) expiry still works; better than failing the caller.
-        if tokens.access_expires_at > now:
+        # Not the one the caller just saw QBO refuse: handing it back would only earn another 401.
+        if tokens.access_expires_at > now and failed_sha != fingerprint(tokens.access_token):
             return tokens
         raise TokenUnavailable(why)
 
