@@ -207,3 +207,35 @@ class DocumentMarkedPaid(ResultEvent):
     )
     marked_at: AwareDatetime = Field(description="When the operator marked it, with offset.")
     operation_id: Identifier = Field(description=OPERATION_DESCRIPTION)
+
+
+class DocumentRekeyed(ResultEvent):
+    """A synced document's QBO key changed: store `new_sync_key` in place of `old_sync_key`.
+
+    The document was no longer found in QBO under its key, and was found by its number and
+    partner (XTRF's recovery rule). Payments and later work about the document must use the new
+    key; the old one names nothing in QBO any more.
+    """
+
+    event_type = "qbsync.document.rekeyed.v1"
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "document_kind": "invoice",
+                    "document_id": "inv-5521",
+                    "old_sync_key": "1877",
+                    "new_sync_key": "1912",
+                    "found_by": "number",
+                }
+            ]
+        }
+    )
+
+    document_kind: DocumentKind = Field(description=DOCUMENT_KIND_DESCRIPTION)
+    document_id: Identifier = Field(description=DOCUMENT_ID_DESCRIPTION)
+    old_sync_key: Identifier = Field(description="The QBO id that could no longer be found.")
+    new_sync_key: Identifier = Field(description="The QBO id the document is found under now.")
+    found_by: Literal["number"] = Field(
+        description="number: found by DocNumber and the document's customer or vendor."
+    )

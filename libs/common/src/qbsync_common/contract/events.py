@@ -7,6 +7,7 @@ from qbsync_common.contract.commands import RecreateDocument, SyncPartner
 from qbsync_common.contract.document_results import (
     DocumentMarkedPaid,
     DocumentNeedsReview,
+    DocumentRekeyed,
     DocumentSkipped,
     DocumentSynced,
     DocumentSyncFailed,
@@ -73,6 +74,7 @@ ALL_EVENTS: tuple[type[EventData], ...] = (
     DocumentSkipped,
     DocumentNeedsReview,
     DocumentMarkedPaid,
+    DocumentRekeyed,
     PaymentExported,
     PaymentExportFailed,
     PaymentReceived,
@@ -94,6 +96,7 @@ __all__ = [
     "DocumentLine",
     "DocumentMarkedPaid",
     "DocumentNeedsReview",
+    "DocumentRekeyed",
     "DocumentSkipped",
     "DocumentSyncFailed",
     "DocumentSynced",
