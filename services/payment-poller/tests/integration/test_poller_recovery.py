@@ -22,6 +22,7 @@ pytestmark = pytest.mark.integration
 RECEIVED = "qbsync.payment.received.v1"
 REVERSED = "qbsync.payment.reversed.v1"
 RECREATE = "qbsync.document.recreate_requested.v1"
+REKEYED = "qbsync.document.rekeyed.v1"
 
 
 async def test_missing_invoice_found_by_number_or_recreated(world: World) -> None:
@@ -47,6 +48,15 @@ async def test_missing_invoice_found_by_number_or_recreated(world: World) -> Non
         "missing_sync_key": lost.Id,
         "reason": "not-found-in-qbo",
     }
+    # invoice-sync and upstream learn the new key from the same commit.
+    [rekeyed] = await world.events(REKEYED)
+    assert rekeyed == {
+        "document_kind": "invoice",
+        "document_id": moved_id,
+        "old_sync_key": moved.Id,
+        "new_sync_key": again.Id,
+        "found_by": "number",
+    }
     # Payments on the re-keyed invoice are matched under its new key.
     await world.books.user_pays(invoice_id=again.Id, amount="10.00")
     await world.poll_now(p)
@@ -55,6 +65,7 @@ async def test_missing_invoice_found_by_number_or_recreated(world: World) -> Non
     assert received["invoice_id"] == moved_id
     assert received["qbo_invoice_id"] == again.Id
     assert len(await world.events(RECREATE)) == 1
+    assert len(await world.events(REKEYED)) == 1
 
 
 async def test_reauthorization_skips_then_catches_up_after_31_days(world: World) -> None:

@@ -249,6 +249,20 @@ class Poller:
                 await self.repo.ledger.set_balance(
                     s, tenant, replace(r.doc, qbo_id=new_id, balance=balance)
                 )
+                # invoice-sync and upstream hold the dead key too: they learn the new one in the
+                # same transaction that stores it here, so no poll can leave them behind.
+                published += await self._enqueue(
+                    s,
+                    tenant,
+                    f"rekey:{r.doc.kind}:{r.doc.document_id}:{r.doc.qbo_id}:{new_id}",
+                    events.DocumentRekeyed(
+                        document_kind=r.doc.kind,
+                        document_id=r.doc.document_id,
+                        old_sync_key=r.doc.qbo_id,
+                        new_sync_key=new_id,
+                        found_by="number",
+                    ),
+                )
                 continue
             await self.repo.ledger.mark_missing(s, tenant, r.doc)
             key = f"recreate:{r.doc.kind}:{r.doc.document_id}:{r.doc.qbo_id}"
