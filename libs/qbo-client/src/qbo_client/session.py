@@ -8,7 +8,14 @@ from typing import Any, TypeVar
 
 from qbo_client import batch as batching
 from qbo_client.caller import Caller
-from qbo_client.cdc import CDC_OBJECT_CAP, CDCResult, parse_cdc, within_lookback
+from qbo_client.cdc import (
+    CDC_OBJECT_CAP,
+    CDCResult,
+    checkpoint,
+    parse_cdc,
+    parse_time,
+    within_lookback,
+)
 from qbo_client.errors import DuplicateNameError
 from qbo_client.models import CompanyInfo, ExchangeRate, Preferences
 from qbo_client.models.base import EntityKind, QBOEntity, VoidMode
@@ -145,23 +152,39 @@ class TenantSession:
         entity set is split and asked again; one entity still over the cap, or a start
         older than 30 days, is read with paged ``MetaData.LastUpdatedTime`` queries (those
         cannot see deletions, so the entity is listed in ``CDCResult.queried``).
+
+        ``CDCResult.time`` is always set and is taken before any data is read, so passing
+        it back as the next ``changed_since`` never skips a change made during this call.
         """
         if changed_since.tzinfo is None:
             raise ValueError("changed_since must be timezone-aware")
         now = datetime.now(UTC)
         supported = [t for t in entities if t.CDC_SUPPORTED]
+        by_query = [t for t in entities if not t.CDC_SUPPORTED]
+        if supported and not within_lookback(changed_since, now):
+            by_query, supported = list(entities), []
         result = CDCResult()
-        for t in entities:
-            if not t.CDC_SUPPORTED:
+        if by_query:
+            result.time = await self._query_checkpoint(by_query[0])
+            for t in by_query:
                 result.merge(await self._changes_by_query(t, changed_since))
-        if not supported:
-            return result
-        if not within_lookback(changed_since, now):
-            for t in supported:
-                result.merge(await self._changes_by_query(t, changed_since))
-            return result
-        result.merge(await self._cdc_split(supported, changed_since))
+        if supported:
+            result.merge(await self._cdc_split(supported, changed_since))
+        if result.time is None:  # no entities at all: nothing read, nothing can be skipped
+            result.time = checkpoint(None, now)
         return result
+
+    async def _query_checkpoint(self, entity_cls: type[QBOEntity]) -> datetime:
+        """QBO's clock before paged change queries start, from a cheap COUNT call.
+
+        A query answer's own ``time`` is stamped after its rows were read, so it would skip
+        changes made while later pages were fetched; this call comes before all of them.
+        """
+        local_before = datetime.now(UTC)
+        payload = await self._query_payload(
+            Query(entity_cls).count_sql(), entity_cls.ENTITY, op="count"
+        )
+        return checkpoint(parse_time(payload.get("time")), local_before)
 
     async def _cdc_split(
         self, types: Sequence[type[QBOEntity]], changed_since: datetime
@@ -184,6 +207,7 @@ class TenantSession:
         self, types: Sequence[type[QBOEntity]], changed_since: datetime
     ) -> CDCResult:
         names = ",".join(t.ENTITY for t in types)
+        local_before = datetime.now(UTC)
         answer = await self._caller.call(
             "GET",
             "cdc",
@@ -191,7 +215,9 @@ class TenantSession:
             entity=names,
             params={"entities": names, "changedSince": changed_since.isoformat()},
         )
-        return parse_cdc(answer.payload, types)
+        result = parse_cdc(answer.payload, types)
+        result.time = checkpoint(result.time, local_before)
+        return result
 
     async def _changes_by_query(
         self, entity_cls: type[QBOEntity], changed_since: datetime

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
 from prometheus_client import CollectorRegistry
 
@@ -802,3 +803,62 @@ async def test_retried_batch_replays_chunk_by_chunk(realm_client: MakeClient, ad
     q = Query(Customer).where("DisplayName", "LIKE", f"R{u}-%").with_inactive()
     assert await s.count(q) == 31
     assert (await admin.stats(realm))["replayed"] == 2
+
+
+class WriteBeforeFirstPage(httpx.AsyncBaseTransport):
+    """Real HTTP, but runs ``write`` just before the first change query for ``entity``.
+
+    That is a change made while ``cdc()`` is paging through another entity's queries.
+    """
+
+    def __init__(self, entity: str, write: Callable[[], Awaitable[None]]) -> None:
+        self._inner = httpx.AsyncHTTPTransport()
+        self._entity = entity.encode()
+        self._write = write
+        self.fired = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        body = await request.aread()
+        if not self.fired and b"LastUpdatedTime >=" in body and b"FROM " + self._entity in body:
+            self.fired = True
+            await self._write()
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+async def test_cdc_by_queries_returns_a_checkpoint_that_sees_changes_made_meanwhile(
+    realm_client: MakeClient, emulator_tokens: Callable[..., StaticTokenProvider]
+) -> None:
+    _, realm = await realm_client()
+    u = uuid.uuid4().hex[:6]
+    other = QBOClient(emulator_tokens(realm), registry=CollectorRegistry())
+
+    async def late_write() -> None:
+        await other.for_tenant(realm).create(
+            Customer(DisplayName=f"Late {u}"), request_id=f"late-{u}"
+        )
+
+    transport = WriteBeforeFirstPage("Invoice", late_write)
+    spy = QBOClient(emulator_tokens(realm), transport=transport, registry=CollectorRegistry())
+    try:
+        s = spy.for_tenant(realm)
+        early = await s.create(Customer(DisplayName=f"Early {u}"), request_id=f"early-{u}")
+        result = await s.cdc([Customer, Invoice], datetime.now(UTC) - timedelta(days=45))
+        assert transport.fired
+        assert result.queried == {"Customer", "Invoice"}
+        names = {getattr(c, "DisplayName", None) for c in result.changed["Customer"]}
+        # Customer's pages were read before the late write: this run cannot have seen it.
+        assert f"Early {u}" in names and f"Late {u}" not in names
+        assert result.time is not None
+        assert early.MetaData is not None and early.MetaData.LastUpdatedTime is not None
+        assert result.time >= early.MetaData.LastUpdatedTime
+
+        following = await s.cdc([Customer, Invoice], result.time)
+        later = {getattr(c, "DisplayName", None) for c in following.changed.get("Customer", [])}
+        assert f"Late {u}" in later
+        assert following.queried == set()
+    finally:
+        await spy.aclose()
+        await other.aclose()

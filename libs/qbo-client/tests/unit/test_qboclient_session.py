@@ -22,6 +22,7 @@ from qbo_client import (
     Bill,
     CreditMemo,
     Customer,
+    ExchangeRate,
     InMemoryRateLimiter,
     Invoice,
     Payment,
@@ -33,6 +34,7 @@ from qbo_client import (
     codec,
     errors,
 )
+from qbo_client.cdc import CLOCK_OVERLAP
 
 Handler = Callable[[httpx.Request], httpx.Response]
 FAR = datetime.now(UTC) + timedelta(days=1)
@@ -254,8 +256,73 @@ async def test_cdc_older_than_30_days_uses_queries_only() -> None:
     async with client_for(handler) as client:
         since = datetime.now(UTC) - timedelta(days=45)
         result = await client.for_tenant("t1").cdc([Customer, Invoice], since)
-    assert paths == ["query", "query"]
+    # One COUNT for the checkpoint, then one (empty) page per entity.
+    assert paths == ["query", "query", "query"]
     assert result.queried == {"Customer", "Invoice"}
+
+
+async def test_cdc_by_queries_checkpoints_with_server_time_before_the_first_page() -> None:
+    before = datetime(2026, 1, 10, 12, 0, 0, tzinfo=UTC)
+    sqls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sql = request.content.decode()
+        sqls.append(sql)
+        if "COUNT(*)" in sql:
+            count_time = "2026-01-10T04:00:00.734-08:00"  # the checkpoint drops the .734
+            return ok({"QueryResponse": {"totalCount": 1}, "time": count_time})
+        # Pages answer later, with later server times; none of those may become the checkpoint.
+        later = (before + timedelta(minutes=len(sqls))).isoformat()
+        rows = [{"Id": "1"}] if "Customer" in sql else []
+        return ok({"QueryResponse": {"Customer": rows} if rows else {}, "time": later})
+
+    async with client_for(handler) as client:
+        since = datetime.now(UTC) - timedelta(days=45)
+        result = await client.for_tenant("t1").cdc([Customer, Invoice], since)
+    assert sqls[0] == "SELECT COUNT(*) FROM Customer"
+    assert all("LastUpdatedTime >=" in sql for sql in sqls[1:])
+    assert result.time == before
+    assert [c.Id for c in result.changed["Customer"]] == ["1"]
+
+
+async def test_cdc_checkpoint_falls_back_to_our_clock_minus_the_overlap() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/cdc"):
+            return ok({"CDCResponse": [{"QueryResponse": [{}]}]})  # no "time"
+        return ok({"QueryResponse": {}, "time": "not a time"})
+
+    async with client_for(handler) as client:
+        session = client.for_tenant("t1")
+        start = datetime.now(UTC)
+        old = await session.cdc([Customer], start - timedelta(days=45))
+        recent = await session.cdc([Customer], start - timedelta(days=1))
+        end = datetime.now(UTC)
+    for result in (old, recent):
+        assert result.time is not None
+        # Cut to the whole second, like QBO's LastUpdatedTime stamps.
+        assert result.time.microsecond == 0
+        lowest = (start - CLOCK_OVERLAP).replace(microsecond=0)
+        assert lowest <= result.time <= end - CLOCK_OVERLAP
+    assert old.queried == {"Customer"} and recent.queried == set()
+
+
+async def test_cdc_mixing_queries_and_cdc_keeps_the_earliest_checkpoint() -> None:
+    count_time = datetime(2026, 3, 1, 9, 0, 0, tzinfo=UTC)
+    cdc_time = count_time + timedelta(seconds=2)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/cdc"):
+            assert params(request)["entities"] == "Customer"
+            return ok({"CDCResponse": [{"QueryResponse": [{}]}], "time": cdc_time.isoformat()})
+        if "COUNT(*)" in request.content.decode():
+            return ok({"QueryResponse": {"totalCount": 0}, "time": count_time.isoformat()})
+        return ok({"QueryResponse": {}, "time": (cdc_time + timedelta(hours=1)).isoformat()})
+
+    async with client_for(handler) as client:
+        since = datetime.now(UTC) - timedelta(days=1)
+        result = await client.for_tenant("t1").cdc([ExchangeRate, Customer], since)
+    assert result.time == count_time
+    assert result.queried == {"ExchangeRate"}
 
 
 async def test_batch_chunks_with_derived_request_ids() -> None:
