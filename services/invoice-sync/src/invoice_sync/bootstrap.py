@@ -33,6 +33,7 @@ CONSUMER = ConsumerSpec(
         (RESULTS_EXCHANGE, "qbsync.partner.sync_failed.v1"),
         (RESULTS_EXCHANGE, "qbsync.partner.skipped.v1"),
         (RESULTS_EXCHANGE, "qbsync.project.synced.v1"),
+        (RESULTS_EXCHANGE, "qbsync.document.rekeyed.v1"),
         (RESULTS_EXCHANGE, "qbsync.tenant.connected.v1"),
         (RESULTS_EXCHANGE, "qbsync.tenant.connection_recovered.v1"),
     ],

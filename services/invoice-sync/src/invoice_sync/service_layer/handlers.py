@@ -12,6 +12,7 @@ from invoice_sync.service_layer.documents import process_document
 from invoice_sync.service_layer.payments import record_payment
 from invoice_sync.service_layer.reconnect import retry_after_reconnect
 from invoice_sync.service_layer.recreate import forget_vanished
+from invoice_sync.service_layer.rekey import store_new_key
 from invoice_sync.service_layer.snapshots import document_of, origin_of
 from qbsync_common.contract import events
 from qbsync_common.messaging.consumer import Delivery, Handler
@@ -104,6 +105,12 @@ def handlers(ctx: Context, *, concurrency: int = 8) -> dict[str, Handler]:
                 doc = document_of(origin.event_type, origin.data)
                 await process_document(ctx, session, tenant, doc, origin)
 
+    async def on_rekeyed(delivery: Delivery) -> None:
+        event = delivery.data
+        assert isinstance(event, events.DocumentRekeyed)
+        async with delivery.transaction() as session:
+            await store_new_key(session, delivery.envelope.tenantid, event, delivery.envelope.id)
+
     async def on_connected(delivery: Delivery) -> None:
         assert isinstance(delivery.data, events.TenantConnected | events.TenantConnectionRecovered)
         await retry_after_reconnect(ctx, delivery.envelope.tenantid)
@@ -135,6 +142,7 @@ def handlers(ctx: Context, *, concurrency: int = 8) -> dict[str, Handler]:
         events.PartnerSkipped.event_type: on_partner_not_synced,
         events.ProjectSynced.event_type: on_project_synced,
         events.RecreateDocument.event_type: bounded(on_recreate),
+        events.DocumentRekeyed.event_type: on_rekeyed,
         events.TenantConnected.event_type: bounded(on_connected),
         events.TenantConnectionRecovered.event_type: bounded(on_connected),
         events.TenantSettingsChanged.event_type: on_settings_changed,
