@@ -101,6 +101,17 @@ class Query(Generic[E]):
         _check_property(prop)
         return replace(self, order=(*self.order, (prop, descending)))
 
+    def stable_order(self) -> Query[E]:
+        """This query with ``Id`` as its last sort key, unless it already sorts by Id.
+
+        QBO documents no default order (QBO.md §2.4), and an order by a key with ties (many
+        rows share a LastUpdatedTime after a bulk import) is not a total order either: pages
+        of such a query may overlap or leave gaps. ``Id`` is unique, so it breaks every tie.
+        """
+        if any(prop.lower() == "id" for prop, _ in self.order):
+            return self
+        return replace(self, order=(*self.order, ("Id", False)))
+
     def page(self, start_position: int, max_results: int) -> Query[E]:
         if start_position < 1:
             raise ValueError("STARTPOSITION is 1-based")

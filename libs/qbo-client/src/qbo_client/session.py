@@ -123,7 +123,12 @@ class TenantSession:
         return [q.entity.model_validate(r) for r in rows]
 
     async def iterate(self, q: Query[E]) -> AsyncIterator[E]:
-        """Every row, page by page: STARTPOSITION grows by the page size until a short page."""
+        """Every row, page by page: STARTPOSITION grows by the page size until a short page.
+
+        The query is made deterministic first (``Query.stable_order``: ``Id`` is added as the
+        last sort key), so consecutive pages neither repeat nor skip rows.
+        """
+        q = q.stable_order()
         size = q.max_results or MAX_RESULTS_LIMIT
         start = q.start_position
         while True:

@@ -862,3 +862,25 @@ async def test_cdc_by_queries_returns_a_checkpoint_that_sees_changes_made_meanwh
     finally:
         await spy.aclose()
         await other.aclose()
+
+
+async def test_iterate_pages_in_id_order_without_repeats_or_gaps(realm_client: MakeClient) -> None:
+    client, realm = await realm_client()
+    s = client.for_tenant(realm)
+    u = uuid.uuid4().hex[:6]
+    ops = [BatchOp.create(Customer(DisplayName=f"S{u}-{i:02d}")) for i in range(23)]
+    created = await s.batch(ops, request_id=f"stable-{u}")
+    ids = {ident(r.entity) for r in created if r.entity is not None}
+    assert len(ids) == 23
+    mine = Query(Customer).where("DisplayName", "LIKE", f"S{u}-%")
+
+    # No ORDER BY from the caller: iterate adds ORDERBY Id, so 4 pages of 7 tile exactly.
+    unordered = [ident(c) async for c in s.iterate(mine.page(1, 7))]
+    assert len(unordered) == 23 and set(unordered) == ids
+    assert [int(i) for i in unordered] == sorted(int(i) for i in unordered)
+
+    # One batch stamps many rows with the same LastUpdatedTime; Id breaks those ties.
+    by_time = [c async for c in s.iterate(mine.order_by("MetaData.LastUpdatedTime").page(1, 5))]
+    assert {ident(c) for c in by_time} == ids and len(by_time) == 23
+    keys = [(c.MetaData.LastUpdatedTime, int(ident(c))) for c in by_time if c.MetaData]
+    assert keys == sorted(keys) and len(keys) == 23

@@ -91,3 +91,19 @@ def test_inactive_name_lists_and_count() -> None:
     # Transactions have no Active flag, so with_inactive adds nothing there.
     assert Query(Invoice).with_inactive().to_sql() == "SELECT * FROM Invoice"
     assert quote(True) == "true"
+
+
+def test_stable_order_adds_id_as_the_last_sort_key() -> None:
+    assert Query(Customer).stable_order().to_sql() == "SELECT * FROM Customer ORDERBY Id ASC"
+    by_time = Query(Invoice).order_by("MetaData.LastUpdatedTime", descending=True)
+    assert by_time.stable_order().to_sql() == (
+        "SELECT * FROM Invoice ORDERBY MetaData.LastUpdatedTime DESC, Id ASC"
+    )
+
+
+def test_stable_order_keeps_an_order_that_already_has_id() -> None:
+    by_id = Query(Customer).order_by("DisplayName").order_by("id", descending=True)
+    assert by_id.stable_order() == by_id
+    assert by_id.stable_order().page(1, 5).to_sql() == (
+        "SELECT * FROM Customer ORDERBY DisplayName ASC, id DESC STARTPOSITION 1 MAXRESULTS 5"
+    )

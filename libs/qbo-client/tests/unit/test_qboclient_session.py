@@ -197,10 +197,25 @@ async def test_iterate_pages_until_a_short_page() -> None:
     async with client_for(handler) as client:
         got = [c.Id async for c in client.for_tenant("t1").iterate(Query(Customer))]
     assert got == [str(i) for i in range(1, 2501)]
-    assert [s.split("STARTPOSITION ")[1] for s in sqls] == [
-        "1 MAXRESULTS 1000",
-        "1001 MAXRESULTS 1000",
-        "2001 MAXRESULTS 1000",
+    assert sqls == [
+        f"SELECT * FROM Customer ORDERBY Id ASC STARTPOSITION {start} MAXRESULTS 1000"
+        for start in (1, 1001, 2001)
+    ]
+
+
+async def test_iterate_keeps_the_callers_order_and_breaks_ties_by_id() -> None:
+    sqls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sqls.append(request.content.decode())
+        return ok({"QueryResponse": {}})
+
+    q = Query(Invoice).where("TotalAmt", ">", Decimal("5")).order_by("TxnDate", descending=True)
+    async with client_for(handler) as client:
+        assert [i async for i in client.for_tenant("t1").iterate(q.page(3, 50))] == []
+    assert sqls == [
+        "SELECT * FROM Invoice WHERE TotalAmt > 5 ORDERBY TxnDate DESC, Id ASC"
+        " STARTPOSITION 3 MAXRESULTS 50"
     ]
 
 
