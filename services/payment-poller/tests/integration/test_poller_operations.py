@@ -208,3 +208,55 @@ async def test_an_idle_poll_costs_one_qbo_call(world: World) -> None:
     after = await stats(world)
     spent = {k: after.get(k, 0) - before.get(k, 0) for k in after}
     assert {k: n for k, n in spent.items() if n} == {("GET", "cdc"): 2}
+
+
+async def test_a_method_ref_without_a_name_is_looked_up_once_per_tenant(world: World) -> None:
+    p = await world.poller()
+    invoice = await world.books.invoice("100.00")
+    await synced(world, p, invoice)
+    customer = await world.books.customer()
+
+    async def pay(amount: str, method: Ref) -> Payment:
+        return await world.books.s.create(
+            Payment(
+                CustomerRef=Ref(value=customer),
+                TotalAmt=Decimal(amount),
+                PaymentMethodRef=method,
+                Line=[
+                    Line(
+                        Amount=Decimal(amount),
+                        LinkedTxn=[LinkedTxn(TxnId=invoice.Id or "", TxnType="Invoice")],
+                    )
+                ],
+            ),
+            request_id=f"pay-{amount}-{invoice.Id}",
+        )
+
+    # QBO's usual form: the ref carries only the id.
+    await pay("10.00", Ref(value="1"))
+    await pay("20.00", Ref(value="1"))
+    await pay("30.00", Ref(value="2", name="Cash"))
+    assert await world.poll_now(p) == 1  # learns the tenant's realm
+    before = await stats(world)
+    await world.poll_now(p)
+    await pay("5.00", Ref(value="1"))
+    await world.poll_now(p)  # id 1 is known by now: no second lookup
+    await world.poll_now(p)  # idle
+    after = await stats(world)
+    spent = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+    lookups = {k: n for k, n in spent.items() if n and k != ("GET", "cdc")}
+    # One PaymentMethod query for both nameless refs of the first poll, none after.
+    assert sum(lookups.values()) == 1, lookups
+    assert spent[("GET", "cdc")] == 3
+
+    received = {e["qbo_payment_id"]: e for e in await world.events(RECEIVED)}
+    methods = sorted((Decimal(e["amount_applied"]), e["method"]) for e in received.values())
+    # The emulator serves no PaymentMethod entity and refuses the query (QueryParserError), so
+    # the nameless refs are reported without a method instead of stalling the tenant; a named
+    # ref keeps its name. Against QBO the query answers and fills the name in.
+    assert methods == [
+        (Decimal("5.00"), None),
+        (Decimal("10.00"), None),
+        (Decimal("20.00"), None),
+        (Decimal("30.00"), "Cash"),
+    ]

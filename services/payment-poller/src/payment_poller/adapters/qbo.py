@@ -6,12 +6,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import ClassVar
 
 from payment_poller.domain.marker import is_ours
 from payment_poller.domain.model import ZERO, Link, PaymentKind, QboPayment
 from qbo_client.cdc import CDCResult
 from qbo_client.models import Bill, BillPayment, CreditMemo, Invoice, Payment
 from qbo_client.models.base import QBOEntity
+from qbo_client.models.names import NameListEntity
 from qbo_client.query import Query
 from qbo_client.session import TenantSession
 
@@ -75,6 +77,7 @@ def to_payment(kind: PaymentKind, obj: QBOEntity) -> QboPayment:
     voided = total == ZERO and not links and (note or "").startswith("Voided")
     method_ref = getattr(obj, "PaymentMethodRef", None)
     method = method_ref.name if method_ref is not None else getattr(obj, "PayType", None)
+    method_id = method_ref.value if method_ref is not None and not method else None
     currency_ref = getattr(obj, "CurrencyRef", None)
     party_ref = getattr(obj, "CustomerRef", None) or getattr(obj, "VendorRef", None)
     return QboPayment(
@@ -91,6 +94,7 @@ def to_payment(kind: PaymentKind, obj: QBOEntity) -> QboPayment:
         unapplied=Decimal(getattr(obj, "UnappliedAmt", None) or ZERO),
         links=links,
         party_id=party_ref.value if party_ref is not None else None,
+        method_id=method_id or None,
     )
 
 
@@ -146,3 +150,28 @@ async def existing(session: TenantSession, kind: str, ids: Iterable[str]) -> set
         rows = await session.query(Query(BY_KIND[kind]).where("Id", "IN", chunk))
         found |= {row.Id for row in rows if row.Id}
     return found
+
+
+class PaymentMethod(NameListEntity):
+    """QBO's PaymentMethod name list (Cash, Check, Visa…); the client library has no model."""
+
+    ENTITY: ClassVar[str] = "PaymentMethod"
+
+    Name: str | None = None
+    Type: str | None = None
+
+
+async def payment_method_names(session: TenantSession, ids: Iterable[str]) -> dict[str, str]:
+    """Names of these PaymentMethod ids, inactive ones included (old payments still cite them).
+
+    One query per ID_CHUNK ids; an id QBO does not return is simply absent from the answer.
+    """
+    wanted = sorted(set(ids))
+    names: dict[str, str] = {}
+    for start in range(0, len(wanted), ID_CHUNK):
+        chunk = wanted[start : start + ID_CHUNK]
+        query = Query(PaymentMethod).where("Id", "IN", chunk).with_inactive()
+        for row in await session.query(query):
+            if row.Id and row.Name:
+                names[row.Id] = row.Name
+    return names

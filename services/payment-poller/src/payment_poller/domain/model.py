@@ -56,6 +56,9 @@ class QboPayment:
     links: tuple[Link, ...] = ()
     # CustomerRef (Payment) or VendorRef (BillPayment).
     party_id: str | None = None
+    # PaymentMethodRef's id when the ref came without a name (QBO's usual form): the poll looks
+    # the name up before deciding.
+    method_id: str | None = None
 
 
 @dataclass(frozen=True)

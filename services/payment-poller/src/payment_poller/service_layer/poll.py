@@ -15,6 +15,7 @@ from payment_poller.adapters import qbo
 from payment_poller.adapters.repository import Claim, Repository
 from payment_poller.domain.matching import decide, decide_credit
 from payment_poller.domain.model import Doc, QboPayment, Reported, ReportKey
+from payment_poller.service_layer.methods import PaymentMethodNames
 from payment_poller.service_layer.publication import credit_event, event_id, to_event
 from qbo_client import errors as qbo_errors
 from qbo_client.session import TenantSession
@@ -62,7 +63,9 @@ class Poller:
         replica: str,
         crash: Callable[[str], None] = lambda point: None,
         tenant_facts: TenantFacts | None = None,
+        methods: PaymentMethodNames | None = None,
     ) -> None:
+        self.methods = methods or PaymentMethodNames()
         self.tenant_facts = tenant_facts
         self.sessions = sessions
         self.repo = repo
@@ -97,6 +100,9 @@ class Poller:
                 claim = replace(claim, realm_id=learned[0], interval_s=learned[1])
             session = self.qbo_for(claim.tenant_id)
             changes = await qbo.fetch_changes(session, since)
+            changes.payments = await self.methods.resolve(
+                session, claim.tenant_id, changes.payments
+            )
             if changes.mode == "query":
                 await self._find_deleted(session, claim, changes)
             recoveries = await self._recover(session, claim, changes)
