@@ -884,3 +884,239 @@ async def test_iterate_pages_in_id_order_without_repeats_or_gaps(realm_client: M
     assert {ident(c) for c in by_time} == ids and len(by_time) == 23
     keys = [(c.MetaData.LastUpdatedTime, int(ident(c))) for c in by_time if c.MetaData]
     assert keys == sorted(keys) and len(keys) == 23
+
+
+async def test_payment_bill_bill_payment_credit_memo_query_count_iterate_and_stale(
+    realm_client: MakeClient,
+) -> None:
+    client, realm = await realm_client()
+    s = client.for_tenant(realm)
+    u = uuid.uuid4().hex[:8]
+    # Fresh parties, so the queries below see only this test's rows, not the seeded ones.
+    customer = await s.create(Customer(DisplayName=f"Q cust {u}"), request_id=f"qc-{u}")
+    vendor = await s.create(Vendor(DisplayName=f"Q vend {u}"), request_id=f"qv-{u}")
+    item = await one(s, Item, "Name", "Hours")
+    expense = await one(s, Account, "Name", "Office Expenses")
+    bank = await one(s, Account, "Name", "Checking")
+    invoice = await s.create(
+        Invoice(
+            CustomerRef=Ref(value=ident(customer)),
+            Line=[sales_line(item.Id, "1", "100", "100.00")],
+        ),
+        request_id=f"qi-{u}",
+    )
+    bill = await s.create(
+        Bill(VendorRef=Ref(value=ident(vendor)), Line=[expense_line(expense.Id, "100.00")]),
+        request_id=f"qb-{u}",
+    )
+
+    def payment(n: int) -> QBOEntity:
+        return Payment(
+            CustomerRef=Ref(value=ident(customer)),
+            TotalAmt=Decimal(f"1.{n:02d}"),
+            Line=[payment_line(f"1.{n:02d}", ident(invoice), "Invoice")],
+        )
+
+    def a_bill(n: int) -> QBOEntity:
+        return Bill(
+            VendorRef=Ref(value=ident(vendor)), Line=[expense_line(expense.Id, f"2.{n:02d}")]
+        )
+
+    def bill_payment(n: int) -> QBOEntity:
+        return BillPayment(
+            VendorRef=Ref(value=ident(vendor)),
+            PayType="Check",
+            CheckPayment={"BankAccountRef": {"value": bank.Id}},
+            TotalAmt=Decimal(f"3.{n:02d}"),
+            Line=[payment_line(f"3.{n:02d}", ident(bill), "Bill")],
+        )
+
+    def credit_memo(n: int) -> QBOEntity:
+        return CreditMemo(
+            CustomerRef=Ref(value=ident(customer)),
+            Line=[sales_line(item.Id, "1", f"4.{n:02d}", f"4.{n:02d}")],
+        )
+
+    cases: list[tuple[Callable[[int], QBOEntity], Query[Any]]] = [
+        (payment, Query(Payment).where("CustomerRef", "=", ident(customer))),
+        (a_bill, Query(Bill).where("VendorRef", "=", ident(vendor))),
+        (bill_payment, Query(BillPayment).where("VendorRef", "=", ident(vendor))),
+        (credit_memo, Query(CreditMemo).where("CustomerRef", "=", ident(customer))),
+    ]
+    for make, q in cases:
+        name = q.entity.ENTITY
+        made = [await s.create(make(n), request_id=f"q-{name}-{n}-{u}") for n in range(5)]
+        ids = {ident(obj) for obj in made}
+        if q.entity is Bill:
+            ids.add(ident(bill))  # the bill the bill payments are linked to
+        assert {ident(r) for r in await s.query(q)} == ids, name
+        assert await s.count(q) == len(ids), name
+        assert len(await s.query(q.page(1, 2))) == 2, name
+        paged = [ident(r) async for r in s.iterate(q.page(1, 2))]
+        assert len(paged) == len(ids) and set(paged) == ids, name
+
+        first = made[0]
+        fresh = await s.update(
+            type(first)(Id=first.Id, SyncToken=first.SyncToken, PrivateNote="first"),
+            request_id=f"q-{name}-upd-{u}",
+            sparse=True,
+        )
+        assert fresh.SyncToken == "1", name
+        with pytest.raises(errors.StaleObjectError) as stale:
+            # A full update built from the version read before the sparse update.
+            await s.update(
+                first.model_copy(update={"PrivateNote": "stale"}),
+                request_id=f"q-{name}-stale-{u}",
+            )
+        assert stale.value.code == "5010", name
+        assert not stale.value.transient
+        assert getattr(await s.get(q.entity, ident(first)), "PrivateNote", None) == "first"
+
+
+async def test_cdc_and_batch_with_vendor_bill_and_payment(realm_client: MakeClient) -> None:
+    client, realm = await realm_client()
+    s = client.for_tenant(realm)
+    u = uuid.uuid4().hex[:6]
+    since = datetime.now(UTC) - timedelta(minutes=5)
+    customer = await one(s, Customer, "DisplayName", "Amy's Bird Sanctuary")
+    item = await one(s, Item, "Name", "Hours")
+    expense = await one(s, Account, "Name", "Office Expenses")
+    invoice = await s.create(
+        Invoice(CustomerRef=Ref(value=customer.Id), Line=[sales_line(item.Id, "1", "50", "50.00")]),
+        request_id=f"cv-inv-{u}",
+    )
+
+    vendors = await s.batch(
+        [BatchOp.create(Vendor(DisplayName=f"BV{u}-{i}")) for i in range(2)]
+        + [BatchOp.create(Vendor(DisplayName="Hicks Hardware"))],  # seeded: 6240
+        request_id=f"cv-vendors-{u}",
+    )
+    assert [r.ok for r in vendors] == [True, True, False]
+    assert isinstance(vendors[2].error, errors.DuplicateNameError)
+    v1, v2 = (r.entity for r in vendors[:2])
+    assert isinstance(v1, Vendor) and isinstance(v2, Vendor)
+
+    writes = await s.batch(
+        [
+            BatchOp.create(
+                Bill(VendorRef=Ref(value=ident(v1)), Line=[expense_line(expense.Id, "12.34")])
+            ),
+            BatchOp.create(
+                Bill(VendorRef=Ref(value=ident(v2)), Line=[expense_line(expense.Id, "0.10")])
+            ),
+            BatchOp.create(
+                Payment(
+                    CustomerRef=Ref(value=customer.Id),
+                    TotalAmt=Decimal("20.00"),
+                    Line=[payment_line("20.00", ident(invoice), "Invoice")],
+                )
+            ),
+            BatchOp.update(Vendor(Id=v2.Id, SyncToken=v2.SyncToken, CompanyName="V2"), sparse=True),
+        ],
+        request_id=f"cv-writes-{u}",
+    )
+    assert all(r.ok for r in writes), [r.error for r in writes]
+    bill1, bill2, pay, v2_updated = (r.entity for r in writes)
+    assert isinstance(bill1, Bill) and isinstance(bill2, Bill) and isinstance(pay, Payment)
+    assert bill1.TotalAmt == Decimal("12.34")
+    assert isinstance(v2_updated, Vendor) and v2_updated.CompanyName == "V2"
+    assert (await s.get(Invoice, ident(invoice))).Balance == Decimal("30.00")
+
+    second = await s.batch(
+        [
+            BatchOp.update(
+                Bill(Id=bill1.Id, SyncToken=bill1.SyncToken, PrivateNote="batch"), sparse=True
+            ),
+            BatchOp.delete(bill2),
+            BatchOp.delete(pay),
+            BatchOp.select(Query(Bill).where("VendorRef", "=", ident(v1))),
+            BatchOp.select(Query(Vendor).where("DisplayName", "LIKE", f"BV{u}-%")),
+        ],
+        request_id=f"cv-second-{u}",
+    )
+    assert all(r.ok for r in second), [r.error for r in second]
+    assert second[3].rows is not None
+    assert [(r.Id, getattr(r, "PrivateNote", None)) for r in second[3].rows] == [
+        (bill1.Id, "batch")
+    ]
+    assert second[4].rows is not None
+    assert {getattr(r, "DisplayName", None) for r in second[4].rows} == {f"BV{u}-0", f"BV{u}-1"}
+    assert (await s.get(Invoice, ident(invoice))).Balance == Decimal("50.00")
+
+    changes = await s.cdc([Vendor, Bill, Payment], since)
+    assert changes.queried == set()
+    assert changes.time is not None
+    changed_vendors = {getattr(v, "DisplayName", None) for v in changes.changed.get("Vendor", [])}
+    assert {f"BV{u}-0", f"BV{u}-1"} <= changed_vendors
+    assert [b.Id for b in changes.changed.get("Bill", [])] == [bill1.Id]
+    assert getattr(changes.changed["Bill"][0], "PrivateNote", None) == "batch"
+    assert {b.Id for b in changes.deleted.get("Bill", [])} == {bill2.Id}
+    assert {p.Id for p in changes.deleted.get("Payment", [])} == {pay.Id}
+    assert all(p.Id != pay.Id for p in changes.changed.get("Payment", []))
+
+
+async def test_transaction_referring_to_an_inactive_customer_or_item_is_610(
+    realm_client: MakeClient,
+) -> None:
+    client, realm = await realm_client()
+    s = client.for_tenant(realm)
+    u = uuid.uuid4().hex[:8]
+    income = await one(s, Account, "Name", "Services")
+    active_customer = await one(s, Customer, "DisplayName", "Amy's Bird Sanctuary")
+    active_item = await one(s, Item, "Name", "Hours")
+    customer = await s.create(Customer(DisplayName=f"Gone {u}"), request_id=f"ic-{u}")
+    item = await s.create(
+        Item(Name=f"Gone item {u}", Type="Service", IncomeAccountRef=Ref(value=income.Id)),
+        request_id=f"ii-{u}",
+    )
+    await s.deactivate(customer, request_id=f"ic-off-{u}")
+    await s.deactivate(item, request_id=f"ii-off-{u}")
+
+    attempts = [
+        Invoice(
+            CustomerRef=Ref(value=ident(customer)),
+            Line=[sales_line(active_item.Id, "1", "5", "5.00")],
+        ),
+        Invoice(
+            CustomerRef=Ref(value=active_customer.Id),
+            Line=[sales_line(ident(item), "1", "5", "5.00")],
+        ),
+    ]
+    for n, attempt in enumerate(attempts):
+        with pytest.raises(errors.ObjectNotFoundError) as info:
+            await s.create(attempt, request_id=f"inactive-{n}-{u}")
+        assert info.value.code == "610"
+        assert not info.value.transient
+    assert await s.count(Query(Invoice).where("CustomerRef", "=", ident(customer))) == 0
+
+    in_batch = await s.batch([BatchOp.create(attempts[1])], request_id=f"inactive-batch-{u}")
+    assert isinstance(in_batch[0].error, errors.ObjectNotFoundError)
+    assert in_batch[0].error.code == "610"
+
+
+async def test_batch_query_item_naming_an_unknown_property_fails_alone_with_4001(
+    realm_client: MakeClient,
+) -> None:
+    client, realm = await realm_client()
+    s = client.for_tenant(realm)
+    u = uuid.uuid4().hex[:6]
+    known = await s.create(Customer(DisplayName=f"Q4001 {u}"), request_id=f"q4001-known-{u}")
+    results = await s.batch(
+        [
+            BatchOp.create(Customer(DisplayName=f"Q4001 new {u}")),
+            BatchOp.select(Query(Customer).where("NoSuchProperty", "=", "x")),
+            BatchOp.select(Query(Customer).where("DisplayName", "=", f"Q4001 {u}")),
+        ],
+        request_id=f"q4001-{u}",
+    )
+    created, bad, good = results
+    assert isinstance(bad.error, errors.ValidationError)
+    assert bad.error.code == "4001"
+    assert "NoSuchProperty" in (bad.error.detail or "")
+    assert not bad.error.transient
+    assert bad.rows is None
+    # The failing query item costs only itself: the write and the other query went through.
+    assert created.ok and isinstance(created.entity, Customer)
+    assert await one(s, Customer, "DisplayName", f"Q4001 new {u}")
+    assert good.ok and good.rows is not None
+    assert [r.Id for r in good.rows] == [known.Id]
