@@ -6,6 +6,7 @@ import asyncio
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from docs import synced
 
@@ -94,6 +95,39 @@ async def test_a_replica_whose_claim_lapsed_cannot_commit(world: World) -> None:
     assert len(await world.events(RECEIVED)) == 1
     outcomes = [r["outcome"] for r in await world.runs()]
     assert sorted(outcomes) == ["claim-lost", "ok"]
+
+
+async def test_a_poll_longer_than_its_lease_keeps_its_claim(world: World) -> None:
+    lease = 1.5
+    slow = await world.poller(poll_lease_s=lease)
+    other = await world.poller(poll_lease_s=lease)
+    invoice = await world.books.invoice("100.00")
+    await synced(world, slow, invoice)
+    await world.books.user_pays(invoice_id=invoice.Id, amount="40.00")
+    # QBO answers slowly: the poll's CDC call alone outlasts the lease several times over.
+    async with httpx.AsyncClient() as http:
+        answer = await http.put(
+            f"{world.emulator_url}/_emulator/companies/{world.realm_id}/faults",
+            json={"latency_ms": 6000},
+        )
+    answer.raise_for_status()
+    await world.sql("UPDATE {s}.poll_schedule SET next_poll_at = now() WHERE tenant_id = :t")
+    polling = asyncio.create_task(slow.poller.run_due())
+    await asyncio.sleep(2 * lease)  # the lease taken at the claim has run out by now...
+    [row] = await world.sql("SELECT * FROM {s}.poll_schedule WHERE tenant_id = :t")
+    [started] = await world.runs()
+    # ...but it was renewed: still ours, and nobody else can take the tenant.
+    assert row["claimed_by"] == "replica-0"
+    assert row["claim_expires_at"] > started["started_at"] + timedelta(seconds=lease)
+    assert await other.poller.run_due() == 0
+    assert await polling == 1
+
+    [run] = await world.runs()
+    assert (run["replica"], run["outcome"]) == ("replica-0", "ok")
+    [received] = await world.events(RECEIVED)
+    assert received["amount_applied"] == "40.00"
+    [row] = await world.sql("SELECT * FROM {s}.poll_schedule WHERE tenant_id = :t")
+    assert (row["claim_token"], row["claim_expires_at"]) == (None, None)
 
 
 async def _claim(world: World, p: Assembled):  # type: ignore[no-untyped-def]

@@ -182,6 +182,29 @@ class ScheduleStore:
             )
         return claims
 
+    async def extend_claim(self, s: AsyncSession, claim: Claim, lease: timedelta) -> bool:
+        """Push our lease to a full `lease` from now; False if the claim is no longer ours.
+
+        Fenced by the token like the final commit: once another replica took the tenant over,
+        the token changed and nothing here can take it back.
+        """
+        c = self.t.schedule.c
+        result = await s.execute(
+            update(self.t.schedule)
+            .where(c.tenant_id == claim.tenant_id, c.claim_token == claim.token)
+            .values(
+                claim_expires_at=func.now() + lease,
+                # The claim parked next_poll_at at the lease end (a crashed poll is due when its
+                # lease lapses): it moves with the lease, unless a webhook brought it earlier.
+                next_poll_at=case(
+                    (c.next_poll_at < c.claim_expires_at, c.next_poll_at),
+                    else_=func.now() + lease,
+                ),
+            )
+            .returning(c.tenant_id)
+        )
+        return result.first() is not None
+
     async def finish_claim(
         self,
         s: AsyncSession,

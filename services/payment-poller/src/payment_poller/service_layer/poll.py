@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -95,18 +97,19 @@ class Poller:
         started = datetime.now(UTC)
         since = (claim.cursor or started) - self.settings.overlap
         try:
-            learned = await self._learn(claim)
-            if learned is not None:
-                claim = replace(claim, realm_id=learned[0], interval_s=learned[1])
-            session = self.qbo_for(claim.tenant_id)
-            changes = await qbo.fetch_changes(session, since)
-            changes.payments = await self.methods.resolve(
-                session, claim.tenant_id, changes.payments
-            )
-            if changes.mode == "query":
-                await self._find_deleted(session, claim, changes)
-            recoveries = await self._recover(session, claim, changes)
-            self.crash("poll-before-commit")
+            async with self._leased(claim):
+                learned = await self._learn(claim)
+                if learned is not None:
+                    claim = replace(claim, realm_id=learned[0], interval_s=learned[1])
+                session = self.qbo_for(claim.tenant_id)
+                changes = await qbo.fetch_changes(session, since)
+                changes.payments = await self.methods.resolve(
+                    session, claim.tenant_id, changes.payments
+                )
+                if changes.mode == "query":
+                    await self._find_deleted(session, claim, changes)
+                recoveries = await self._recover(session, claim, changes)
+                self.crash("poll-before-commit")
             seen, published = await self._commit(
                 claim, changes, recoveries, run_id, since, started, learned is not None
             )
@@ -120,6 +123,39 @@ class Poller:
         except Exception as exc:
             log.warning("poll of %s failed: %r", claim.tenant_id, exc)
             await self._give_up(claim, run_id, exc, state=None)
+
+    @asynccontextmanager
+    async def _leased(self, claim: Claim) -> AsyncIterator[None]:
+        """Renew the claim every lease/3 while QBO is asked, so a long catch-up keeps it.
+
+        The renewals stop before the commit: its fence takes the schedule row's lock, and a
+        renewal waiting on that lock would only find the claim released.
+        """
+        stop = asyncio.Event()
+        beat = asyncio.create_task(self._keep_claim(claim, stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            await beat
+
+    async def _keep_claim(self, claim: Claim, stop: asyncio.Event) -> None:
+        every = self.settings.lease.total_seconds() / 3
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every)
+            if stop.is_set():
+                return
+            try:
+                async with self.sessions() as s, s.begin():
+                    ours = await self.repo.schedule.extend_claim(s, claim, self.settings.lease)
+            except Exception as exc:  # a database hiccup: the next beat may still make it
+                log.warning("renewing the claim on %s failed: %r", claim.tenant_id, exc)
+                continue
+            if not ours:
+                # Another replica owns the tenant now; the commit's fence will refuse our work.
+                log.warning("claim on %s lost during its poll", claim.tenant_id)
+                return
 
     async def _commit(
         self,
