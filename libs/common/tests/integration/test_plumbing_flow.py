@@ -104,6 +104,10 @@ async def test_bad_messages_are_parked_with_reasons_and_the_consumer_keeps_going
     invalid = json.loads(plumbing_app.partner_event(harness.tenant, "i1", "x"))
     del invalid["data"]["partner_id"]
     await harness.publish(json.dumps(invalid).encode(), message_id="invalid-1")
+    # RELIABILITY §8 B1's 10 MB body: it is read and refused by the contract, not choked on.
+    huge = json.loads(plumbing_app.partner_event(harness.tenant, "h1", "x"))
+    huge["data"]["name"] = "x" * (10 * 1024 * 1024)
+    await harness.publish(json.dumps(huge).encode(), message_id="huge-1")
     [poison] = await harness.publish_partners(["poison"])
     [good] = await harness.publish_partners(["after-the-bad-ones"])
 
@@ -118,13 +122,15 @@ async def test_bad_messages_are_parked_with_reasons_and_the_consumer_keeps_going
             parked[message.message_id or ""] = str(
                 (message.headers or {}).get("x-qbsync-park-reason")
             )
-        return len(parked) == 4
+        return len(parked) == 5
 
-    await wait_until(all_parked, 10, "four parked messages")
+    await wait_until(all_parked, 10, "five parked messages")
     assert parked["malformed-1"].startswith("malformed-json")
     assert parked["unknown-1"].startswith("unknown-type")
     assert parked["invalid-1"].startswith("invalid-data")
     assert "partner_id" in parked["invalid-1"]
+    assert parked["huge-1"].startswith("invalid-data")
+    assert "name" in parked["huge-1"]
     assert parked[poison].startswith("permanent")
     assert "poison-pill" in parked[poison]
     assert poison not in await harness.effects_by_event()
