@@ -38,6 +38,7 @@ from quickbooks.objects.exchangerate import ExchangeRate
 from quickbooks.objects.invoice import Invoice
 from quickbooks.objects.item import Item
 from quickbooks.objects.payment import Payment, PaymentLine
+from quickbooks.objects.paymentmethod import PaymentMethod
 from quickbooks.objects.preferences import Preferences
 from quickbooks.objects.term import Term
 from quickbooks.objects.vendor import Vendor
@@ -563,6 +564,7 @@ def _named(obj: Customer, prefix: str) -> Customer:
         Invoice,
         Item,
         Payment,
+        PaymentMethod,
         Preferences,
         Term,
         Vendor,

@@ -35,6 +35,7 @@ SPECS: dict[str, EntitySpec] = {
         EntitySpec("Employee", Kind.NAME_LIST, read_only=_NAME_RO),
         EntitySpec("Item", Kind.NAME_LIST, read_only=_NAME_RO),
         EntitySpec("Term", Kind.NAME_LIST, read_only=_NAME_RO | {"Type"}),
+        EntitySpec("PaymentMethod", Kind.NAME_LIST, read_only=_NAME_RO),
         EntitySpec("Account", Kind.NAME_LIST, read_only=_NAME_RO | {"Classification"}),
         EntitySpec("Invoice", Kind.TRANSACTION, voidable=True, read_only=_TXN_RO),
         EntitySpec("Bill", Kind.TRANSACTION, read_only=_TXN_RO),
@@ -62,7 +63,7 @@ BY_LOWER = BY_SEGMENT
 
 # Customer, Vendor and Employee share one DisplayName namespace.
 PEOPLE = frozenset({"Customer", "Vendor", "Employee"})
-LIST_NAME_FIELD = {"Item": "Name", "Term": "Name", "Account": "Name"}
+LIST_NAME_FIELD = {"Item": "Name", "Term": "Name", "PaymentMethod": "Name", "Account": "Name"}
 
 CURRENCY_NAMES = {
     "USD": "United States Dollar",

@@ -1,4 +1,7 @@
-"""Rules of the name lists: Customer/Vendor/Employee names, Item, Term, Account, CompanyCurrency."""
+"""Rules of the name lists.
+
+Customer/Vendor/Employee names, Item, Term, PaymentMethod, Account, CompanyCurrency.
+"""
 
 from __future__ import annotations
 
@@ -33,6 +36,7 @@ ACCOUNT_TYPES: dict[str, tuple[str, str]] = {
     "Other Expense": ("Expense", "OtherMiscellaneousExpense"),
     "Non-Posting": ("Asset", "OtherNonPosting"),
 }
+PAYMENT_METHOD_TYPES = frozenset({"CREDIT_CARD", "NON_CREDIT_CARD"})
 ITEM_TYPES = frozenset(
     {"Service", "NonInventory", "Inventory", "Category", "Group", "Bundle", "Other Charge"}
 )
@@ -50,6 +54,8 @@ def prepare(realm: Realm, entity: str, rec: Record, old: Record | None) -> Recor
         _item(realm, rec, old)
     elif entity == "Term":
         _term(realm, rec, old)
+    elif entity == "PaymentMethod":
+        _payment_method(realm, rec, old)
     elif entity == "Account":
         _account(realm, rec, old)
     elif entity == "CompanyCurrency":
@@ -253,6 +259,21 @@ def _term(realm: Realm, rec: Record, old: Record | None) -> None:
             raise faults.invalid_property("DueDays")
         rec["DueDays"] = days
     _unique_list_name(realm, "Term", rec, old)
+
+
+def _payment_method(realm: Realm, rec: Record, old: Record | None) -> None:
+    name = _text(rec, "Name")
+    if not name:
+        raise faults.required("Name")
+    if len(name) > 31:
+        raise faults.business("PaymentMethod Name must be at most 31 characters.", "Name")
+    kind = rec.get("Type") or (old or {}).get("Type") or "NON_CREDIT_CARD"
+    if kind not in PAYMENT_METHOD_TYPES:
+        raise faults.validation(
+            "2170", "Invalid Enumeration", f"Invalid Enumeration : {kind}", "Type"
+        )
+    rec["Type"] = kind
+    _unique_list_name(realm, "PaymentMethod", rec, old)
 
 
 def _account(realm: Realm, rec: Record, old: Record | None) -> None:

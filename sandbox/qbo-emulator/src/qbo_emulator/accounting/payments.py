@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from qbo_emulator.accounting import faults
 from qbo_emulator.accounting.money import ZERO, cents, optional_decimal
-from qbo_emulator.accounting.refs import named, resolve
+from qbo_emulator.accounting.refs import named, ref_id, resolve
 from qbo_emulator.accounting.store import Realm, Record
 from qbo_emulator.accounting.transactions import header, home_amounts
 
@@ -102,10 +102,24 @@ def prepare(realm: Realm, entity: str, rec: Record, old: Record | None, today: d
         if account is not None:
             rec["DepositToAccountRef"] = named(account, "Name")
         rec.setdefault("ProcessPayment", False)
+        _payment_method(realm, rec, old)
     else:
         _pay_type(realm, rec)
     home_amounts(realm, rec, ("TotalAmt",))
     return rec
+
+
+def _payment_method(realm: Realm, rec: Record, old: Record | None) -> None:
+    target = ref_id(rec.get("PaymentMethodRef"), "PaymentMethodRef")
+    if target is None:
+        rec.pop("PaymentMethodRef", None)
+        return
+    kept = ((old or {}).get("PaymentMethodRef") or {}).get("value")
+    if target != kept:
+        # Checked only when it changes: deactivating a method must not lock old payments.
+        resolve(realm, "PaymentMethod", rec["PaymentMethodRef"], "PaymentMethodRef", required=True)
+    # QBO answers this ref with its id only (QBO.md's Payment example), unlike most refs.
+    rec["PaymentMethodRef"] = {"value": target}
 
 
 def _undeposited(realm: Realm) -> dict[str, str] | None:

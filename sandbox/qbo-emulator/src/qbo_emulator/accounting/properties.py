@@ -218,6 +218,7 @@ _PROPERTIES: dict[str, frozenset[str]] = {
             "DiscountDayOfMonth",
         }
     ),
+    "PaymentMethod": frozenset({"Name", "Active", "Type"}),
     "Account": frozenset(
         {
             "Name",

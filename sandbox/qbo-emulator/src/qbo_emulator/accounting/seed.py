@@ -38,6 +38,15 @@ _ACCOUNTS = (
     ("Utilities", "Expense", "Utilities"),
 )
 _TERMS = (("Due on receipt", 0), ("Net 15", 15), ("Net 30", 30), ("Net 60", 60))
+_PAYMENT_METHODS = (
+    ("Cash", "NON_CREDIT_CARD"),
+    ("Check", "NON_CREDIT_CARD"),
+    ("Visa", "CREDIT_CARD"),
+    ("MasterCard", "CREDIT_CARD"),
+    ("American Express", "CREDIT_CARD"),
+    ("Discover", "CREDIT_CARD"),
+    ("Diners Club", "CREDIT_CARD"),
+)
 _CUSTOMERS = ("Amy's Bird Sanctuary", "Bill's Windsurf Shop", "Cool Cars", "Dukes Basketball Camp")
 _VENDORS = ("Books by Bessie", "Brosnahan Insurance Agency", "Cal Telephone", "Hicks Hardware")
 _EMPLOYEES = (("Emily", "Platt"), ("John", "Johnson"))
@@ -121,6 +130,8 @@ def _sample_data(realm: Realm, ledger: Ledger, currency: str, multicurrency: boo
     }
     for name, days in _TERMS:
         _add(ledger, realm, "Term", {"Name": name, "DueDays": days})
+    for name, kind in _PAYMENT_METHODS:
+        _add(ledger, realm, "PaymentMethod", {"Name": name, "Type": kind})
     income = {"value": accounts["Services"]["Id"]}
     _add(ledger, realm, "Item", {"Name": "Services", "Type": "Service", "IncomeAccountRef": income})
     _add(
