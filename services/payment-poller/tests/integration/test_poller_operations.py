@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -78,16 +79,44 @@ async def test_webhooks_within_the_debounce_window_cause_one_poll(world: World) 
     assert len(await world.events(RECEIVED)) == 4
 
 
+async def payment_methods(world: World) -> dict[str, dict[str, Any]]:
+    """The realm's PaymentMethod records by name, read through the emulator's admin API."""
+    async with httpx.AsyncClient() as http:
+        answer = await http.get(
+            f"{world.emulator_url}/_emulator/companies/{world.realm_id}/records/PaymentMethod"
+        )
+    answer.raise_for_status()
+    return {m["Name"]: m for m in answer.json()["records"]}
+
+
+async def deactivate(world: World, method: dict[str, Any]) -> None:
+    """A QuickBooks user retires a payment method; payments already made still cite it."""
+    async with httpx.AsyncClient() as http:
+        answer = await http.post(
+            f"{world.emulator_url}/v3/company/{world.realm_id}/paymentmethod",
+            headers={"Authorization": f"Bearer {world.books.token}", "Accept": "application/json"},
+            json={
+                "Id": method["Id"],
+                "SyncToken": method["SyncToken"],
+                "sparse": True,
+                "Active": False,
+            },
+        )
+    answer.raise_for_status()
+    assert answer.json()["PaymentMethod"]["Active"] is False
+
+
 async def test_paid_on_method_and_reference_on_received_and_changed(world: World) -> None:
     p = await world.poller()
     invoice = await world.books.invoice("100.00")
     await synced(world, p, invoice)
+    seeded = await payment_methods(world)
     pay = await world.books.s.create(
         Payment(
             CustomerRef=Ref(value=await world.books.customer()),
             TotalAmt=Decimal("60.00"),
             TxnDate=date(2026, 3, 20),
-            PaymentMethodRef=Ref(value="1", name="Check"),
+            PaymentMethodRef=Ref(value=seeded["Check"]["Id"], name="Check"),
             PaymentRefNum="CHK-77",
             Line=[
                 Line(
@@ -112,7 +141,7 @@ async def test_paid_on_method_and_reference_on_received_and_changed(world: World
             {
                 **pay.to_payload(),
                 "TxnDate": "2026-03-21",
-                "PaymentMethodRef": {"value": "2", "name": "Cash"},
+                "PaymentMethodRef": {"value": seeded["Cash"]["Id"], "name": "Cash"},
                 "PaymentRefNum": "R-78",
             }
         ),
@@ -215,6 +244,8 @@ async def test_a_method_ref_without_a_name_is_looked_up_once_per_tenant(world: W
     invoice = await world.books.invoice("100.00")
     await synced(world, p, invoice)
     customer = await world.books.customer()
+    seeded = await payment_methods(world)
+    visa, check = seeded["Visa"]["Id"], seeded["Check"]["Id"]
 
     async def pay(amount: str, method: Ref) -> Payment:
         return await world.books.s.create(
@@ -232,31 +263,34 @@ async def test_a_method_ref_without_a_name_is_looked_up_once_per_tenant(world: W
             request_id=f"pay-{amount}-{invoice.Id}",
         )
 
-    # QBO's usual form: the ref carries only the id.
-    await pay("10.00", Ref(value="1"))
-    await pay("20.00", Ref(value="1"))
-    await pay("30.00", Ref(value="2", name="Cash"))
-    assert await world.poll_now(p) == 1  # learns the tenant's realm
-    before = await stats(world)
-    await world.poll_now(p)
-    await pay("5.00", Ref(value="1"))
-    await world.poll_now(p)  # id 1 is known by now: no second lookup
-    await world.poll_now(p)  # idle
-    after = await stats(world)
-    spent = {k: after.get(k, 0) - before.get(k, 0) for k in after}
-    lookups = {k: n for k, n in spent.items() if n and k != ("GET", "cdc")}
-    # One PaymentMethod query for both nameless refs of the first poll, none after.
-    assert sum(lookups.values()) == 1, lookups
-    assert spent[("GET", "cdc")] == 3
+    # QBO's usual form: the ref comes back with its id only, whatever name the client sent.
+    made = await pay("10.00", Ref(value=visa))
+    assert made.PaymentMethodRef is not None and made.PaymentMethodRef.name is None
+    await pay("20.00", Ref(value=visa))
+    await pay("30.00", Ref(value=check, name="Check"))
+    # Retired after the payment was made: the lookup must still find it among inactive methods.
+    await deactivate(world, seeded["Check"])
+
+    async def calls_of(poll: Awaitable[int]) -> dict[tuple[str, str], int]:
+        """The QBO calls one step made, by method and endpoint."""
+        before = await stats(world)
+        await poll
+        after = await stats(world)
+        return {k: n - before.get(k, 0) for k, n in after.items() if n != before.get(k, 0)}
+
+    # The first poll reads the three payments and names both nameless ids in one query.
+    assert await calls_of(world.poll_now(p)) == {("GET", "cdc"): 1, ("POST", "query"): 1}
+    assert await calls_of(world.poll_now(p)) == {("GET", "cdc"): 1}  # idle
+    await pay("5.00", Ref(value=visa))
+    # Visa is known by now: no second lookup for the tenant.
+    assert await calls_of(world.poll_now(p)) == {("GET", "cdc"): 1}
+    assert await calls_of(world.poll_now(p)) == {("GET", "cdc"): 1}  # idle
 
     received = {e["qbo_payment_id"]: e for e in await world.events(RECEIVED)}
     methods = sorted((Decimal(e["amount_applied"]), e["method"]) for e in received.values())
-    # The emulator serves no PaymentMethod entity and refuses the query (QueryParserError), so
-    # the nameless refs are reported without a method instead of stalling the tenant; a named
-    # ref keeps its name. Against QBO the query answers and fills the name in.
     assert methods == [
-        (Decimal("5.00"), None),
-        (Decimal("10.00"), None),
-        (Decimal("20.00"), None),
-        (Decimal("30.00"), "Cash"),
+        (Decimal("5.00"), "Visa"),
+        (Decimal("10.00"), "Visa"),
+        (Decimal("20.00"), "Visa"),
+        (Decimal("30.00"), "Check"),
     ]
