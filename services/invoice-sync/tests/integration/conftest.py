@@ -26,7 +26,7 @@ from invoice_sync.adapters.tables import METADATA, SCHEMA
 from invoice_sync.service_layer.context import Context
 from invoice_sync.service_layer.handlers import handlers
 from invoice_sync.service_layer.preflight import CompanyProfiles
-from qbo_client import QBOClient, UnlimitedRateLimiter
+from qbo_client import QBOClient, RateLimiter, UnlimitedRateLimiter
 from qbo_emulator.app import create_app
 from qbo_emulator.config import EmulatorConfig
 from qbsync_common.contract.tenant_settings import TenantSettings
@@ -65,7 +65,8 @@ async def new_world(
     emulator_url: str, database_url: str, schema: str
 ) -> AsyncIterator[Callable[..., Any]]:
     """new_world(settings=TenantSettings(...), multicurrency=False, country="US") → World, each
-    with a fresh QBO company, a fresh tenant and the test's private schema."""
+    with a fresh QBO company, a fresh tenant and the test's private schema; `limiter`,
+    `transport` (an httpx one) and `max_wait` reach the QBO client."""
     closers: list[tuple[Any, QBOClient]] = []
 
     async def make(
@@ -74,6 +75,9 @@ async def new_world(
         multicurrency: bool = False,
         country: str = "US",
         qbo_timeout: float = 30.0,
+        limiter: RateLimiter | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        max_wait: float | None = None,
     ) -> World:
         realm = str(uuid.uuid4().int % 10**15)
         async with httpx.AsyncClient() as http:
@@ -96,7 +100,14 @@ async def new_world(
         sessions = session_factory(engine)
         tenant = f"tenant-{uuid.uuid4().hex[:10]}"
         tokens = Tokens(tenant, realm, emulator_url)
-        qbo = QBOClient(tokens, limiter=UnlimitedRateLimiter(), timeout=qbo_timeout)
+        # Unlimited unless a test exercises the limiter itself (429 back-off).
+        qbo = QBOClient(
+            tokens,
+            limiter=limiter or UnlimitedRateLimiter(),
+            timeout=qbo_timeout,
+            transport=transport or "aiohttp",
+            max_wait=max_wait,
+        )
         tenant_settings = StaticTenantSettings({tenant: settings or TenantSettings()})
         ctx = Context(
             sessions=sessions,

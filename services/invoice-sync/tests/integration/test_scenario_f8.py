@@ -4,7 +4,9 @@ transient errors were ever raised (nothing permanent would have reached the park
 
 from __future__ import annotations
 
+import asyncio
 import random
+import time
 from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
@@ -15,7 +17,13 @@ import pytest
 import upstream as up
 from world import TOKEN, World
 
-from qbo_client import QBOError, ServiceError, ThrottledError, TransportError
+from qbo_client import (
+    InMemoryRateLimiter,
+    QBOError,
+    ServiceError,
+    ThrottledError,
+    TransportError,
+)
 from qbsync_common.messaging.errors import is_transient
 
 pytestmark = pytest.mark.integration
@@ -143,3 +151,78 @@ async def test_html_503s_and_429_bursts_only_delay_and_refusals_fail_with_a_reas
     for result in failed:
         assert result["data"]["reason_code"] == "qbo-validation"
         assert "already used in QuickBooks by another partner" in result["data"]["message"]
+
+
+class RequestLog(httpx.AsyncBaseTransport):
+    """Every request sent to QBO, with when it left and when (and with what status) it came back."""
+
+    def __init__(self) -> None:
+        self._inner = httpx.AsyncHTTPTransport()
+        self.exchanges: list[tuple[float, float, int]] = []
+        self.throttled = asyncio.Event()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        sent = time.monotonic()
+        response = await self._inner.handle_async_request(request)
+        self.exchanges.append((sent, time.monotonic(), response.status_code))
+        if response.status_code == 429:
+            self.throttled.set()
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+THROTTLED_INVOICES = 5
+
+
+@pytest.mark.slow
+async def test_a_429_backs_the_realm_off_for_a_minute_and_every_invoice_syncs_once(
+    new_world: Callable[..., Any],
+) -> None:
+    """F8 with the real client limiter: after a 429 no request reaches QBO for 60 s, although
+    the deliveries it refused are retried at once (as eager redeliveries would be) and QBO would
+    take them again a moment later; then each invoice is created exactly once."""
+    log = RequestLog()
+    world: World = await new_world(
+        qbo_timeout=5.0, limiter=InMemoryRateLimiter(), transport=log, max_wait=90.0
+    )
+    await world.deliver(up.partner_synced(world.customer(f"F8c {world.tenant}")))
+    await world.deliver(up.invoice())  # preflight, items and terms before the throttling
+    throttle_burst(world)
+    invoices = [up.invoice() for _ in range(THROTTLED_INVOICES)]
+    throttled: Counter[str] = Counter()
+
+    async def deliver_until_done(event: Any) -> None:
+        event_id = f"evt-{event.invoice_id}"  # a redelivery keeps the event id
+        for _ in range(5):
+            try:
+                await world.deliver(event, event_id=event_id)
+                return
+            except ThrottledError:
+                throttled[event.invoice_id] += 1
+        raise AssertionError(f"{event.invoice_id} never went through")
+
+    async def lift_after_the_first_429() -> None:
+        # Only our limiter keeps requests out from here on: QBO would accept them again.
+        await log.throttled.wait()
+        world.limits()
+
+    started = time.monotonic()
+    await asyncio.gather(lift_after_the_first_429(), *(deliver_until_done(e) for e in invoices))
+
+    assert time.monotonic() - started >= 60  # the back-off was sat out
+    throttled_at = [back for _, back, status in log.exchanges if status == 429]
+    assert 1 <= len(throttled_at) == world.stats()["throttled"]
+    assert sum(throttled.values()) == len(throttled_at)
+    for t429 in throttled_at:
+        # Requests already admitted when the 429 came back may still leave just after it (a
+        # second of grace); nothing else may leave until the minute is over.
+        early = [sent - t429 for sent, _, _ in log.exchanges if t429 + 1.0 < sent < t429 + 60]
+        assert early == [], f"requests {early} s after a 429"
+    numbers = Counter(r["DocNumber"] for r in world.records("Invoice"))
+    assert all(numbers[e.number] == 1 for e in invoices)
+    synced = Counter(
+        e["data"]["document_id"] for e in await world.results("qbsync.document.synced.v1")
+    )
+    assert all(synced[e.invoice_id] == 1 for e in invoices)
