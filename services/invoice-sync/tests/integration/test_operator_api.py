@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -50,6 +51,26 @@ async def test_listing_needs_a_key_and_filters(world: World, api: httpx.AsyncCli
     assert [d["status"] for d in synced] == ["synced"]
     assert synced[0]["expected_total"] == "300.00"  # exact decimal string, never a float
     assert [d["reason_code"] for d in skipped] == ["pro-forma"]
+
+
+async def test_a_later_change_of_a_synced_invoice_is_listed_as_skipped_already_synced(
+    world: World, api: httpx.AsyncClient
+) -> None:
+    event = up.invoice()
+    await world.deliver(event)
+    [created] = world.records("Invoice")
+    await world.deliver(event.model_copy(update={"version": 2, "net_total": Decimal("999.00")}))
+
+    listed = (await api.get("/documents", params={"reason": "already-synced"}, headers=KEY)).json()
+    assert [(d["document_id"], d["status"]) for d in listed] == [(event.invoice_id, "synced")]
+    assert listed[0]["sync_key"] == created["Id"]
+    body = (await api.get(f"/documents/invoice/{event.invoice_id}", headers=KEY)).json()
+    assert [(h["outcome"], h["reason_code"]) for h in body["history"]] == [
+        ("created", None),
+        ("skipped", "already-synced"),
+    ]
+    [still] = world.records("Invoice")
+    assert (still["Id"], still["SyncToken"]) == (created["Id"], created["SyncToken"])
 
 
 async def test_failed_document_is_resynced_after_the_fix(

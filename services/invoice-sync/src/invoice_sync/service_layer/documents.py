@@ -114,6 +114,18 @@ async def prepare(
         await outcomes.skipped(
             ctx, session, tenant_id, doc, origin, skip.reason, skip.message, keep_row=done
         )
+        if row is not None and row["status"] == "synced":
+            # The row stays synced (the QBO document is untouched) but carries the skip, so the
+            # operators' list filtered by reason finds documents whose later changes were
+            # ignored. A needs_review row keeps its total-variance reason: that one needs acting on.
+            await repo.update_document(
+                session,
+                tenant_id,
+                doc.kind,
+                doc.document_id,
+                reason_code=skip.reason,
+                message=skip.message,
+            )
         return None
     generation = int(row["generation"]) if row is not None else 0
     operation = operation_id(tenant_id, doc.kind, doc.document_id, generation)
