@@ -29,15 +29,50 @@ from qbsync_dev.database import ensure_database
 BROKER = os.environ.get("QBSYNC_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/")
 ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432"
 TOKEN = "bench-invoice-sync"
-INVOICES = int(os.environ.get("QBSYNC_BENCH_IS_INVOICES", "5000"))
-TENANTS = int(os.environ.get("QBSYNC_BENCH_IS_TENANTS", "50"))
+
+
+def size_from_env(name: str, default: int) -> int:
+    """A positive size from the environment, or an error naming the variable."""
+    raw = os.environ.get(name, str(default))
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, not {raw!r}")
+    return value
+
+
+INVOICES = size_from_env("QBSYNC_BENCH_IS_INVOICES", 5000)
+TENANTS = size_from_env("QBSYNC_BENCH_IS_TENANTS", 50)
 RAW_MESSAGES = 20_000
+# Issue 7: at most 1.2 QBO calls per synced invoice on average in steady state.
+MAX_CALLS_PER_INVOICE = 1.2
 
 
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def judge_calls(calls: int, invoices: int) -> str:
+    """QBO calls per invoice against issue 7's steady-state budget. The count includes each
+    tenant's first preflight, items and terms, so it can only overstate the steady state."""
+    per_invoice = calls / invoices
+    verdict = "PASS" if per_invoice <= MAX_CALLS_PER_INVOICE else "FAIL"
+    return f"{per_invoice:.2f} (target <= {MAX_CALLS_PER_INVOICE}) {verdict}"
+
+
+async def _qbo_calls(emulator: str, realms: list[str]) -> int:
+    """Requests the emulator has answered for these companies so far."""
+    async with httpx.AsyncClient(base_url=emulator, timeout=30) as http:
+        total = 0
+        for realm in realms:
+            stats = await http.get(f"/_emulator/companies/{realm}/stats")
+            stats.raise_for_status()
+            total += int(stats.json()["total"])
+    return total
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -190,6 +225,8 @@ async def run() -> list[tuple[str, str]]:
             unit_price=Decimal("12.50"),
             amount=Decimal("125.00"),
         )
+        realms = [realm for realm, _ in tenants.values()]
+        calls_before = await _qbo_calls(emulator_url, realms)
         started = time.perf_counter()
         for i in range(INVOICES):
             invoice = events.InvoiceStatusChanged(
@@ -210,6 +247,7 @@ async def run() -> list[tuple[str, str]]:
             await publish(invoice, names[i % len(names)])
         await asyncio.wait_for(finished.wait(), max(300.0, INVOICES / 5))
         elapsed = time.perf_counter() - started
+        calls = await _qbo_calls(emulator_url, realms) - calls_before
         return [
             ("raw broker throughput (publish+consume, confirms)", f"{raw:,.0f} msg/s"),
             (
@@ -218,6 +256,7 @@ async def run() -> list[tuple[str, str]]:
             ),
             ("publish → document.synced p50", f"{_pct(latencies, 0.5) * 1000:,.0f} ms"),
             ("publish → document.synced p99", f"{_pct(latencies, 0.99) * 1000:,.0f} ms"),
+            ("issue 7 target: QBO calls per invoice", judge_calls(calls, INVOICES)),
         ]
     finally:
         if task is not None:
