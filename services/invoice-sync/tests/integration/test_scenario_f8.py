@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 import upstream as up
+from qbsync_dev.request_log import RequestLog
 from world import TOKEN, World
 
 from qbo_client import (
@@ -153,26 +154,6 @@ async def test_html_503s_and_429_bursts_only_delay_and_refusals_fail_with_a_reas
         assert "already used in QuickBooks by another partner" in result["data"]["message"]
 
 
-class RequestLog(httpx.AsyncBaseTransport):
-    """Every request sent to QBO, with when it left and when (and with what status) it came back."""
-
-    def __init__(self) -> None:
-        self._inner = httpx.AsyncHTTPTransport()
-        self.exchanges: list[tuple[float, float, int]] = []
-        self.throttled = asyncio.Event()
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        sent = time.monotonic()
-        response = await self._inner.handle_async_request(request)
-        self.exchanges.append((sent, time.monotonic(), response.status_code))
-        if response.status_code == 429:
-            self.throttled.set()
-        return response
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-
 THROTTLED_INVOICES = 5
 
 
@@ -212,14 +193,12 @@ async def test_a_429_backs_the_realm_off_for_a_minute_and_every_invoice_syncs_on
     await asyncio.gather(lift_after_the_first_429(), *(deliver_until_done(e) for e in invoices))
 
     assert time.monotonic() - started >= 60  # the back-off was sat out
-    throttled_at = [back for _, back, status in log.exchanges if status == 429]
+    throttled_at = log.throttled_at()
     assert 1 <= len(throttled_at) == world.stats()["throttled"]
     assert sum(throttled.values()) == len(throttled_at)
-    for t429 in throttled_at:
-        # Requests already admitted when the 429 came back may still leave just after it (a
-        # second of grace); nothing else may leave until the minute is over.
-        early = [sent - t429 for sent, _, _ in log.exchanges if t429 + 1.0 < sent < t429 + 60]
-        assert early == [], f"requests {early} s after a 429"
+    # Nothing but requests already admitted may leave until the minute after each 429 is over.
+    early = log.sent_during_backoff(60.0)
+    assert early == [], f"requests {early} s after a 429"
     numbers = Counter(r["DocNumber"] for r in world.records("Invoice"))
     assert all(numbers[e.number] == 1 for e in invoices)
     synced = Counter(

@@ -8,13 +8,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 from partner_harness import TOKEN, Harness, ServiceUnderTest, make_service, wait_until
+from qbsync_dev.request_log import RequestLog
 
 from qbo_client.errors import TenantNeedsReauthorization
 from qbo_client.tokens import AccessToken, StaticTokenProvider
@@ -203,26 +202,6 @@ async def test_sigkill_after_the_qbo_create_then_restart_finds_the_record(
     assert await asyncio.to_thread(restarted.wait, 30) == 0
 
 
-class RequestLog(httpx.AsyncBaseTransport):
-    """Every request sent to QBO, with when it left and when (and with what status) it came back."""
-
-    def __init__(self) -> None:
-        self._inner = httpx.AsyncHTTPTransport()
-        self.exchanges: list[tuple[float, float, int]] = []
-        self.throttled = asyncio.Event()
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        sent = time.monotonic()
-        response = await self._inner.handle_async_request(request)
-        self.exchanges.append((sent, time.monotonic(), response.status_code))
-        if response.status_code == 429:
-            self.throttled.set()
-        return response
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-
 @pytest.mark.slow
 async def test_a_429_backs_the_realm_off_for_a_minute_and_nothing_is_lost(
     harness: Harness,
@@ -253,13 +232,11 @@ async def test_a_429_backs_the_realm_off_for_a_minute_and_nothing_is_lost(
     # Requests in flight together may each get a 429 before the limit is lifted; every one of
     # them costs a full minute of silence, never a burst of retries.
     assert 1 <= stats["throttled"] <= 6
-    throttled_at = [back for _, back, status in log.exchanges if status == 429]
+    throttled_at = log.throttled_at()
     assert len(throttled_at) == stats["throttled"]
-    for t429 in throttled_at:
-        # Requests already admitted when the 429 came back may still leave just after it (a
-        # second of grace); nothing else may leave until the minute is over.
-        early = [sent - t429 for sent, _, _ in log.exchanges if t429 + 1.0 < sent < t429 + 60]
-        assert early == [], f"requests {early} s after a 429"
+    # Nothing but requests already admitted may leave until the minute after each 429 is over.
+    early = log.sent_during_backoff(60.0)
+    assert early == [], f"requests {early} s after a 429"
     customers = await harness.qbo_records("Customer")
     for i in range(5):
         assert len([c for c in customers if c["DisplayName"] == f"Throttled Partner {i}"]) == 1
