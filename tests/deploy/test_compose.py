@@ -12,9 +12,10 @@ from urllib.parse import urlsplit
 import jsonschema
 import pytest
 import yaml
+from workspace_facts import EMULATOR, ROOT, SERVICES, default_port, env_names
+
 from qbsync_dev.demo.environment import DemoEnvironment
 from qbsync_dev.stack import StackSpec, service_credential
-from workspace_facts import EMULATOR, ROOT, SERVICES, default_port, env_names
 
 COMPOSE = ROOT / "docker-compose.yml"
 OBSERVABILITY = ROOT / "deploy" / "observability"

@@ -9,6 +9,7 @@ from functools import cache
 from pathlib import Path
 
 from pydantic_settings import BaseSettings
+
 from qbsync_dev.configdoc import SERVICE_SETTINGS
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+
 from qbsync_dev import supervisor
 from qbsync_dev.broker import VhostUnavailable, private_vhost
 from qbsync_dev.database import private_database

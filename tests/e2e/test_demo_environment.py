@@ -5,15 +5,15 @@ from __future__ import annotations
 import re
 
 import pytest
-from qbsync_dev.demo import cli as demo_cli
-from qbsync_dev.demo.environment import DemoEnvironment
-from qbsync_dev.stack import GATEWAY, StackSpec
 
 from invoice_sync.config import Settings as InvoiceSettings
 from oauth_gateway.config import Settings as GatewaySettings
 from oauth_gateway.custody.credentials import ServiceCredentials
 from partner_sync.config import Settings as PartnerSettings
 from payment_poller.config import Settings as PollerSettings
+from qbsync_dev.demo import cli as demo_cli
+from qbsync_dev.demo.environment import DemoEnvironment
+from qbsync_dev.stack import GATEWAY, StackSpec
 
 SYNC_SETTINGS = {
     "partner-sync": PartnerSettings,

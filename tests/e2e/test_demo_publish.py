@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from qbsync_dev.demo.publish import InvalidEvent, envelope_from_json
 
 from qbsync_common.contract import events
+from qbsync_dev.demo.publish import InvalidEvent, envelope_from_json
 
 PARTNER = events.PartnerUpserted.event_type
 CLIENT = {

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from qbsync_common.contract import events
 from qbsync_dev.demo.describe import Observed, describe
 from qbsync_dev.demo.player import StoryReport
 from qbsync_dev.demo.story import build_story, document_key, payment_key
-
-from qbsync_common.contract import events
 
 
 def _synced(kind: str, doc_id: str, key: str) -> events.DocumentSynced:

@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import httpx
 import pytest
+
 from qbsync_dev.database import PG_ADMIN_DSN
 from qbsync_dev.demo.environment import DEMO_REALM, DEMO_TENANT
 from qbsync_dev.stack import EMULATOR, GATEWAY, OPERATOR_KEY, SERVICES, free_port, port_variable

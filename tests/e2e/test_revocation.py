@@ -19,6 +19,9 @@ from typing import Any
 import httpx
 import pytest
 from pydantic import BaseModel
+
+from qbsync_common.contract import events
+from qbsync_common.contract.registry import new_event
 from qbsync_dev.census import take_census
 from qbsync_dev.demo.connect import connect, set_up_tenant
 from qbsync_dev.demo.environment import DemoEnvironment
@@ -27,9 +30,6 @@ from qbsync_dev.demo.publish import publish
 from qbsync_dev.demo.results import ResultFeed
 from qbsync_dev.stack import StackSpec
 from qbsync_dev.workload import Mix, Tally, TenantLoad, build_load, interleave, result_key
-
-from qbsync_common.contract import events
-from qbsync_common.contract.registry import new_event
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

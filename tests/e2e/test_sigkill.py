@@ -29,6 +29,14 @@ import asyncpg
 import httpx
 import pytest
 from pydantic import BaseModel
+
+from invoice_sync.bootstrap import CONSUMER as INVOICE_CONSUMER
+from partner_sync.bootstrap import CONSUMER as PARTNER_CONSUMER
+from payment_poller.bootstrap import CONSUMER as POLLER_CONSUMER
+from qbsync_common.contract import events
+from qbsync_common.contract.envelope import Envelope
+from qbsync_common.contract.registry import new_event
+from qbsync_common.db import asyncpg_dsn
 from qbsync_dev.census import take_census
 from qbsync_dev.demo.connect import set_up_tenant
 from qbsync_dev.demo.describe import describe
@@ -38,14 +46,6 @@ from qbsync_dev.demo.publish import publish
 from qbsync_dev.demo.results import ResultFeed
 from qbsync_dev.supervisor import RunningStack
 from qbsync_dev.workload import Mix, Tally, TenantLoad, build_load, interleave
-
-from invoice_sync.bootstrap import CONSUMER as INVOICE_CONSUMER
-from partner_sync.bootstrap import CONSUMER as PARTNER_CONSUMER
-from payment_poller.bootstrap import CONSUMER as POLLER_CONSUMER
-from qbsync_common.contract import events
-from qbsync_common.contract.envelope import Envelope
-from qbsync_common.contract.registry import new_event
-from qbsync_common.db import asyncpg_dsn
 
 SETTLE_TIMEOUT_S = 240.0
 # Room for the stack's start, the OAuth connects and the census around the settle timeout.

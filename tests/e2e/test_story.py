@@ -21,14 +21,14 @@ from typing import Any
 
 import httpx
 import pytest
+
+from qbsync_common.contract import events
 from qbsync_dev.demo.connect import ensure_tenant, set_up_tenant
 from qbsync_dev.demo.environment import DemoEnvironment
 from qbsync_dev.demo.player import StoryReport, play
 from qbsync_dev.demo.results import ResultFeed
 from qbsync_dev.demo.story import build_story
 from qbsync_dev.stack import StackSpec, free_port
-
-from qbsync_common.contract import events
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -5,6 +5,7 @@ arrived (or the run would time out) and what came back are."""
 from __future__ import annotations
 
 import pytest
+
 from qbsync_dev import bench_invoice_sync
 
 

@@ -4,6 +4,7 @@ the numbers themselves are not asserted (a shared 2-core machine), what came bac
 from __future__ import annotations
 
 import pytest
+
 from qbsync_dev import bench_partner_sync
 
 TINY = {

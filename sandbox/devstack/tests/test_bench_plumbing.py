@@ -4,6 +4,7 @@ the numbers are not asserted (a shared 2-core machine), that each path delivered
 from __future__ import annotations
 
 import pytest
+
 from qbsync_dev import bench_plumbing
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

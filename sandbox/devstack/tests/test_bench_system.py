@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+
 from qbsync_dev import bench_system
 from qbsync_dev.workload import Mix, build_load, qbo_record, result_key
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from qbsync_common.contract import events
 from qbsync_dev.demo.story import document_key, export_key, partner_key
 from qbsync_dev.workload import Mix, Tally, build_load, interleave
-
-from qbsync_common.contract import events
 
 
 def test_a_load_holds_the_mix_in_causal_order() -> None:

@@ -12,12 +12,12 @@ import aio_pika
 import plumbing_app
 import pytest
 from harness import Harness, wait_until
-from qbsync_dev.broker import private_vhost
 
 from qbsync_common.contract import events
 from qbsync_common.contract.registry import encode, new_event
 from qbsync_common.messaging.topology import EVENTS_EXCHANGE
 from qbsync_common.runtime import ServiceRuntime
+from qbsync_dev.broker import private_vhost
 
 pytestmark = pytest.mark.integration
 PARTNER_DEACTIVATED = "qbsync.partner.deactivated.v1"

@@ -15,7 +15,6 @@ from typing import Any
 import httpx
 import pytest
 import upstream as up
-from qbsync_dev.request_log import RequestLog
 from world import TOKEN, World
 
 from qbo_client import (
@@ -26,6 +25,7 @@ from qbo_client import (
     TransportError,
 )
 from qbsync_common.messaging.errors import is_transient
+from qbsync_dev.request_log import RequestLog
 
 pytestmark = pytest.mark.integration
 

@@ -26,11 +26,6 @@ import pytest
 from custody_harness import age_tokens
 from live_gateway import SERVICE, Emulator, LiveGateway, connect, free_port, register_app
 from pydantic import SecretStr
-from qbsync_dev import supervisor
-from qbsync_dev.broker import VhostUnavailable, private_vhost
-from qbsync_dev.database import private_database
-from qbsync_dev.demo.results import ResultFeed
-from qbsync_dev.stack import Proc
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
@@ -38,6 +33,11 @@ from oauth_gateway.config import Settings
 from oauth_gateway.custody.crash import AFTER_TOKEN_RESPONSE
 from qbsync_common.contract.tenants import TenantReauthorizationRequired
 from qbsync_common.faults import CRASH_AT, CRASH_LOG, CRASH_PROBABILITY
+from qbsync_dev import supervisor
+from qbsync_dev.broker import VhostUnavailable, private_vhost
+from qbsync_dev.database import private_database
+from qbsync_dev.demo.results import ResultFeed
+from qbsync_dev.stack import Proc
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 from partner_harness import TOKEN, Harness, ServiceUnderTest, make_service, wait_until
-from qbsync_dev.request_log import RequestLog
 
 from qbo_client.errors import TenantNeedsReauthorization
 from qbo_client.tokens import AccessToken, StaticTokenProvider
 from qbsync_common.contract import events
+from qbsync_dev.request_log import RequestLog
 
 pytestmark = pytest.mark.integration
 
