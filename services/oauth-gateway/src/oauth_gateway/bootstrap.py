@@ -7,7 +7,6 @@ from pathlib import Path
 from sqlalchemy import MetaData
 
 from oauth_gateway.config import Settings
-from oauth_gateway.custody.crash import gateway_crash_hook
 from oauth_gateway.custody.credentials import ServiceCredentials
 from oauth_gateway.custody.events import OutboxTenantEvents
 from oauth_gateway.custody.wiring import assemble as assemble_custody
@@ -35,7 +34,7 @@ async def build(settings: Settings) -> BuiltService:
         OutboxTenantEvents(parts.outbox),
         parts.metrics.registry,
         # QBSYNC_CRASH_AT=gateway-after-token-response: the F12 crash, for fault-injection tests.
-        crash=gateway_crash_hook(settings.environment),
+        crash=parts.crash_hook,
     )
     # Tenants, connect flow, operator API, webhooks (part A).
     edge = build_edge(

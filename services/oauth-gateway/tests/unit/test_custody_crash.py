@@ -7,12 +7,8 @@ import signal
 
 import pytest
 
-from oauth_gateway.custody.crash import (
-    AFTER_TOKEN_RESPONSE,
-    crash_after_token_response,
-    gateway_crash_hook,
-)
-from qbsync_common.faults import CRASH_AT, CRASH_PROBABILITY
+from oauth_gateway.custody.crash import AFTER_TOKEN_RESPONSE, crash_after_token_response
+from qbsync_common.faults import CRASH_AT, CRASH_PROBABILITY, CrashHook
 
 
 @pytest.fixture(autouse=True)
@@ -26,16 +22,16 @@ def test_the_gateway_point_joins_the_shared_points_with_the_given_probability(
 ) -> None:
     monkeypatch.setenv(CRASH_AT, f"before-commit, {AFTER_TOKEN_RESPONSE},no-such-point")
     monkeypatch.setenv(CRASH_PROBABILITY, "0.25")
-    hook = gateway_crash_hook("development")
+    hook = CrashHook.from_env("development")
     assert hook.points == {"before-commit", AFTER_TOKEN_RESPONSE}
     assert hook.probability == 0.25
 
 
 def test_production_and_an_unset_switch_never_crash(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert gateway_crash_hook("development").points == frozenset()
+    assert CrashHook.from_env("development").points == frozenset()
     monkeypatch.setenv(CRASH_AT, AFTER_TOKEN_RESPONSE)
     monkeypatch.setenv(CRASH_PROBABILITY, "1")
-    assert gateway_crash_hook("production").points == frozenset()
+    assert CrashHook.from_env("production").points == frozenset()
 
 
 def test_a_probability_that_is_no_number_is_refused_by_name(
@@ -44,7 +40,7 @@ def test_a_probability_that_is_no_number_is_refused_by_name(
     monkeypatch.setenv(CRASH_AT, AFTER_TOKEN_RESPONSE)
     monkeypatch.setenv(CRASH_PROBABILITY, "often")
     with pytest.raises(ValueError, match=CRASH_PROBABILITY):
-        gateway_crash_hook("development")
+        CrashHook.from_env("development")
 
 
 async def test_the_refresher_hook_fires_the_gateway_point() -> None:
@@ -58,5 +54,5 @@ async def test_an_armed_point_kills_the_process(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(os, "kill", lambda pid, sig: killed.append((pid, sig)))
     monkeypatch.setenv(CRASH_AT, AFTER_TOKEN_RESPONSE)
     monkeypatch.setenv(CRASH_PROBABILITY, "1")
-    await crash_after_token_response(gateway_crash_hook("development"))("t-1")
+    await crash_after_token_response(CrashHook.from_env("development"))("t-1")
     assert killed == [(os.getpid(), signal.SIGKILL)]

@@ -1,7 +1,8 @@
 """The gateway's crash point for fault-injection tests (RELIABILITY §8 F12), on the shared switch.
 
 `gateway-after-token-response` fires after Intuit answered a refresh and before our transaction
-stores the answer: the window in which a SIGKILLed gateway loses a rotated refresh token.
+stores the answer: the window in which a SIGKILLed gateway loses a rotated refresh token. The
+point is listed in qbsync_common.faults with the others, so the service's one CrashHook arms it.
 """
 
 from __future__ import annotations
@@ -9,16 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from oauth_gateway.custody.refresher import AfterTokenResponse
-from qbsync_common.faults import CrashHook
 
 AFTER_TOKEN_RESPONSE = "gateway-after-token-response"
 
 Crash = Callable[[str], None]
-
-
-def gateway_crash_hook(environment: str) -> CrashHook:
-    """The shared switch (QBSYNC_CRASH_AT, which lists the gateway's point with the others)."""
-    return CrashHook.from_env(environment)
 
 
 def crash_after_token_response(crash: Crash) -> AfterTokenResponse:

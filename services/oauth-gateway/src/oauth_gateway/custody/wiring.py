@@ -62,7 +62,7 @@ def assemble(
     registry: CollectorRegistry | None = None,
     crash: Crash | None = None,
 ) -> Custody:
-    """`crash` is the fault-injection switch (`custody.crash.gateway_crash_hook`); None = never."""
+    """`crash` is the fault-injection switch (the service's CrashHook, QBSYNC_CRASH_AT); None = never."""
     intuit = IntuitOAuth(
         settings.intuit_discovery_url,
         settings.intuit_client_id,
