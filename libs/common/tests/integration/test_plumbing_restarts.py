@@ -1,5 +1,5 @@
 """RELIABILITY §8 F3 and F6 with real server restarts, on a broker and a database of the test's own
-(private_servers.py): the servers other tests share are never touched.
+(qbsync_dev.private_servers): the servers other tests share are never touched.
 
 F3: the broker's VM is killed (`kill -9`, and separately `stop_app`) while events are in flight and
 upstream keeps writing events to publish; after the restart every consumer is back within 30 s,
@@ -25,7 +25,6 @@ import httpx
 import plumbing_app
 import pytest
 from harness import Harness, wait_until
-from private_servers import PrivatePostgres, PrivateRabbit
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from qbsync_common.contract import events
@@ -38,6 +37,7 @@ from qbsync_common.outbox import Outbox
 from qbsync_common.runtime import ServiceRuntime
 from qbsync_common.service import ops_app_for
 from qbsync_common.tables import plumbing_tables
+from qbsync_dev.private_servers import PrivatePostgres, PrivateRabbit
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -13,7 +13,13 @@ from hypothesis import strategies as st
 
 from qbsync_common.contract import events
 from qbsync_common.contract.envelope import Envelope
-from qbsync_common.contract.registry import ContractError, encode, new_event, parse_event
+from qbsync_common.contract.registry import (
+    MAX_EVENT_BYTES,
+    ContractError,
+    encode,
+    new_event,
+    parse_event,
+)
 
 
 def invoice(**overrides: Any) -> events.InvoiceStatusChanged:
@@ -130,6 +136,24 @@ def test_malformed_json_is_reported() -> None:
     assert error.reason == "malformed-json"
     assert error.field is None
     assert "line 1" in error.message
+
+
+def test_a_body_over_the_limit_is_refused_by_its_size_alone() -> None:
+    # Valid JSON up to the last byte; it is never parsed (that is what the limit is for).
+    raw = body_of(invoice())
+    raw["data"]["memo"] = "x" * MAX_EVENT_BYTES
+    error = failure(json.dumps(raw).encode())
+    assert error.reason == "too-large"
+    assert f"over {MAX_EVENT_BYTES:,}" in error.message
+
+
+def test_an_invoice_of_thousands_of_lines_is_within_the_limit() -> None:
+    # The limit is meant for runaway bodies, not for large documents.
+    line = events.DocumentLine(name="Translation, page 1", quantity=1, unit_price=1, amount=1)
+    big = invoice(lines=[line] * 5000, net_total="5000")
+    _, data = parse_event(encode(new_event(big, tenant_id="t1", source="upstream")))
+    assert isinstance(data, events.InvoiceStatusChanged)
+    assert len(data.lines) == 5000
 
 
 @pytest.mark.parametrize("body", [b"\xff\xfe", b"NaN", b"[1, 2]"])

@@ -16,7 +16,11 @@ from qbsync_common.contract.bases import EventData
 from qbsync_common.contract.envelope import Envelope
 from qbsync_common.contract.events import ALL_EVENTS
 
-Reason = Literal["malformed-json", "invalid-envelope", "unknown-type", "invalid-data"]
+Reason = Literal["too-large", "malformed-json", "invalid-envelope", "unknown-type", "invalid-data"]
+# The largest body the contract accepts: an invoice of some ten thousand lines. A larger one is
+# refused before it is parsed, so a runaway publisher costs a consumer nothing but the copy to
+# its parking lot (parsing a 10 MB body held the event loop for about 40 ms; RELIABILITY §8 B1).
+MAX_EVENT_BYTES = 4 * 1024 * 1024
 
 EVENT_TYPES: Mapping[str, type[BaseModel]] = MappingProxyType(
     {model.event_type: model for model in ALL_EVENTS}
@@ -80,6 +84,10 @@ def encode(envelope: Envelope) -> bytes:
 
 def parse_event(body: bytes) -> tuple[Envelope, BaseModel]:
     """Validate a message body against the contract, or raise ContractError naming the field."""
+    if len(body) > MAX_EVENT_BYTES:
+        raise ContractError(
+            "too-large", None, f"the body has {len(body):,} bytes, over {MAX_EVENT_BYTES:,}"
+        )
     try:
         # Decimal for every JSON number with a fraction, so money sent as a number stays exact.
         raw = json.loads(body, parse_float=Decimal, parse_constant=_refuse_constant)

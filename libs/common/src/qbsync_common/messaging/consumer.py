@@ -4,6 +4,7 @@ retry transient failures through delay queues, park everything else with its rea
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -22,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from qbsync_common.contract.envelope import Envelope
-from qbsync_common.contract.registry import ContractError, parse_event
+from qbsync_common.contract.registry import MAX_EVENT_BYTES, ContractError, parse_event
 from qbsync_common.logs import log_context
 from qbsync_common.messaging.batch import Batched, Event, Pending, claim_inbox, inbox_claim
 from qbsync_common.messaging.errors import DuplicateEvent, PermanentError, is_transient
@@ -227,9 +228,8 @@ class EventConsumer:
         self._unsettled += 1
         try:
             envelope, data = parse_event(message.body)
-        except ContractError:
-            # The ordinary path parses it again, for the reason it parks it with.
-            self._spawn(self._process(message))
+        except ContractError as exc:
+            self._spawn(self._process(message, exc))
             return
         headers = message.headers or {}
         retry = ATTEMPT_HEADER in headers
@@ -363,29 +363,25 @@ class EventConsumer:
     async def _process(
         self,
         message: AbstractIncomingMessage,
-        parsed: tuple[Envelope, BaseModel] | None = None,
+        parsed: tuple[Envelope, BaseModel] | ContractError,
     ) -> None:
-        """One delivery on the ordinary path; `parsed` is the event when `_on_message` already
-        parsed it (every delivery but a malformed one, which is parked here with its reason)."""
+        """One delivery on the ordinary path: the event `_on_message` parsed, or why it could
+        not (a malformed message is parked here with that reason)."""
         started = time.perf_counter()
         headers = message.headers or {}
         attempt = _attempt(message)
-        if parsed is None:
-            try:
-                parsed = parse_event(message.body)
-            except ContractError as exc:
-                # Its log line and span carry whatever ids the message claims: the operator
-                # looking for an event that never arrived searches by them.
-                tenant_id, event_id = _claimed_ids(message)
-                with (
-                    log_context(tenant_id=tenant_id, event_id=event_id),
-                    self._span(headers, attempt, event_id, tenant_id, None) as span,
-                ):
-                    await self._park(
-                        message, f"{exc.reason}: {exc.field or '-'}: {exc.message}", "?"
-                    )
-                    span.set_status(Status(StatusCode.ERROR, "parked"))
-                return
+        if isinstance(parsed, ContractError):
+            # Its log line and span carry whatever ids the message claims: the operator
+            # looking for an event that never arrived searches by them.
+            tenant_id, event_id = _claimed_ids(message)
+            with (
+                log_context(tenant_id=tenant_id, event_id=event_id),
+                self._span(headers, attempt, event_id, tenant_id, None) as span,
+            ):
+                reason = f"{parsed.reason}: {parsed.field or '-'}: {parsed.message}"
+                await self._park(message, reason, "?")
+                span.set_status(Status(StatusCode.ERROR, "parked"))
+            return
         envelope, data = parsed
         event_type = envelope.type
         with (
@@ -595,10 +591,10 @@ def _claimed_ids(message: AbstractIncomingMessage) -> tuple[str | None, str | No
     tenant = headers.get("tenantid")
     tenant_id = tenant.decode() if isinstance(tenant, bytes) else tenant
     event_id = message.message_id
-    try:
-        raw = json.loads(message.body)
-    except (ValueError, UnicodeDecodeError):
-        raw = None
+    raw = None
+    if len(message.body) <= MAX_EVENT_BYTES:  # a huge body is not worth parsing for its ids
+        with contextlib.suppress(ValueError, UnicodeDecodeError):
+            raw = json.loads(message.body)
     if isinstance(raw, dict):
         if isinstance(raw.get("tenantid"), str):
             tenant_id = raw["tenantid"]

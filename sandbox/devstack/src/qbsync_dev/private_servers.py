@@ -2,7 +2,9 @@
 
 The restart scenarios of RELIABILITY §8 (F3, F6) kill and restart the server itself; the shared
 servers on 5672/5432 serve everyone else's tests and must never go down, so these tests bring their
-own. Both classes only ever signal processes they started, by pid, and `close()` removes everything
+own. A private RabbitMQ node boots with the broker configuration qbsync ships
+(deploy/rabbitmq/qbsync.conf), which the broker-configuration test and the poison benchmark rely
+on. Both classes only ever signal processes they started, by pid, and `close()` removes everything
 (processes and files) whatever state the test left them in.
 """
 
@@ -22,6 +24,8 @@ from pathlib import Path
 # Debian's /usr/sbin/rabbitmq-server switches to the rabbitmq user through `su`, which drops the
 # environment a private node is configured by; the scripts it wraps take it as given.
 RABBITMQ_SCRIPTS = Path("/usr/lib/rabbitmq/bin")
+# The repository's broker configuration: this package only runs from a checkout.
+SHIPPED_CONFIG = Path(__file__).parents[4] / "deploy" / "rabbitmq" / "qbsync.conf"
 
 
 def free_port() -> int:
@@ -70,8 +74,11 @@ class PrivateRabbit:
         self.dist_port = free_port()
         self.node = f"qbsync-{self.port}@localhost"
         config = self.home / "rabbitmq.conf"
-        # The machine's /etc/rabbitmq/rabbitmq.conf pins the listener to 5672: ours replaces it.
-        config.write_text(f"listeners.tcp.local = 127.0.0.1:{self.port}\n")
+        # The machine's /etc/rabbitmq/rabbitmq.conf pins the listener to 5672: ours replaces it,
+        # and adds what qbsync ships for production brokers.
+        config.write_text(
+            f"listeners.tcp.local = 127.0.0.1:{self.port}\n" + SHIPPED_CONFIG.read_text()
+        )
         (self.home / "enabled_plugins").write_text("[].\n")
         (self.home / "rabbitmq-env.conf").write_text("")
         self.env = {
