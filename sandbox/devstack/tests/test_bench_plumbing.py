@@ -18,6 +18,9 @@ async def test_the_plumbing_benchmark_runs_every_path_and_reports(
     rows = dict(await bench_plumbing.run())
     assert rows["events"] == "150"
     rates = {k: v for k, v in rows.items() if k.endswith("/s")}
-    assert len(rates) == 5
+    assert len(rates) == 6
     assert all(float(v.replace(",", "")) > 0 for v in rates.values()), rates
-    assert rows["plumbing (Batched) / raw forwarder (target >= 25%)"].endswith("%")
+    # A verdict, whichever it is at this scale: the benchmark judges the target, not the reader.
+    ratio, verdict = rows["plumbing (Batched) / raw publish+consume (target >= 25%)"].split()
+    assert ratio.endswith("%")
+    assert verdict == ("PASS" if int(ratio[:-1]) >= 25 else "FAIL")
