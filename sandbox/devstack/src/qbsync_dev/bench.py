@@ -11,6 +11,7 @@ Case = Callable[[], Awaitable[list[tuple[str, str]]]]
 # name -> "module:function"; a case returns (metric, value) rows. Cases live next to what they measure.
 CASES: dict[str, str] = {
     "plumbing": "qbsync_dev.bench_plumbing:run",
+    "poison": "qbsync_dev.bench_poison:run",  # RELIABILITY §8 B1: good messages' p99 lag
     "emulator": "qbsync_dev.bench_qbo:run_emulator",
     "qbo-client": "qbsync_dev.bench_qbo:run_client",
     "payment-poller": "qbsync_dev.bench_payment_poller:run",
