@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import upstream as up
 from sqlalchemy import text
-from world import World, money
+from world import Crashed, World, money
 
 from qbsync_common.contract.tenant_settings import TenantSettings
 
@@ -94,6 +94,33 @@ async def test_payment_waits_for_its_invoice(new_world: Callable[..., Any]) -> N
     assert (await world.payment(pay.payment_id))["status"] == "exported"
     [exported] = await world.results("qbsync.payment.exported.v1")
     assert exported["data"]["invoice_id"] == event.invoice_id
+    assert money(world.records("Invoice")[0]["Balance"]) == Decimal(0)
+
+
+async def test_a_waiting_payment_cut_off_by_a_crash_goes_with_the_invoice_redelivery(
+    new_world: Callable[..., Any],
+) -> None:
+    # The process dies after QBO took the invoice and the payment that waited for it, before the
+    # invoice's transaction commits. The payment's own event was acknowledged when it started
+    # waiting: the invoice's redelivery must finish it, once.
+    world: World = await new_world(settings=EXPORT_ON)
+    event = up.invoice()
+    pay = up.payment(event.invoice_id, "300.00")
+    await world.deliver(pay)
+    await world.deliver(up.partner_synced(world.customer(f"Acme {world.tenant}")))
+    with pytest.raises(Crashed):
+        await world.deliver(event, event_id="invoice-event-1", crash_at="before-commit")
+    assert (await world.payment(pay.payment_id))["status"] == "exporting"
+    assert len(world.records("Payment")) == 1
+    assert await world.results("qbsync.payment.exported.v1") == []
+
+    await world.deliver(event, event_id="invoice-event-1")  # redelivered: it was never acked
+
+    assert (await world.payment(pay.payment_id))["status"] == "exported"
+    assert len(world.records("Invoice")) == 1
+    [payment] = world.records("Payment")  # found by its marker, not created again
+    [exported] = await world.results("qbsync.payment.exported.v1")
+    assert exported["data"]["sync_key"] == payment["Id"]
     assert money(world.records("Invoice")[0]["Balance"]) == Decimal(0)
 
 

@@ -48,6 +48,10 @@ class Tokens:
         return self.token
 
 
+class Crashed(Exception):
+    """The process "died" at this crash point (World.deliver's `crash_at`)."""
+
+
 @dataclass
 class World:
     ctx: Context
@@ -61,8 +65,17 @@ class World:
     settings: StaticTenantSettings
     tokens: Tokens
 
-    async def deliver(self, data: BaseModel, *, event_id: str | None = None) -> str:
-        """Run the handler of `data` as the consumer would; a duplicate is absorbed like there."""
+    async def deliver(
+        self, data: BaseModel, *, event_id: str | None = None, crash_at: str | None = None
+    ) -> str:
+        """Run the handler of `data` as the consumer would; a duplicate is absorbed like there.
+        `crash_at` names a crash point (qbsync_common.faults) where the delivery dies with
+        `Crashed`, leaving what a killed process would: its open transaction rolled back."""
+
+        def crash_hook(point: str) -> None:
+            if point == crash_at:
+                raise Crashed(point)
+
         envelope = new_event(data, tenant_id=self.tenant, source="upstream", event_id=event_id)
         delivery = Delivery(
             envelope=envelope,
@@ -71,7 +84,7 @@ class World:
             consumer="invoice-sync",
             _sessions=self.sessions,
             _tables=self.plumbing,
-            _crash_hook=lambda point: None,
+            _crash_hook=crash_hook,
         )
         with contextlib.suppress(DuplicateEvent):
             await self.handlers[envelope.type](delivery)

@@ -235,11 +235,14 @@ async def save_payment(session: AsyncSession, values: dict[str, Any]) -> None:
 async def payments_waiting_for(
     session: AsyncSession, tenant_id: str, invoice_id: str
 ) -> Sequence[RowMapping]:
+    """Payments the invoice's sync must export: those waiting for it, and those whose export an
+    earlier attempt of that sync began ("exporting" intent committed) but never finished. The
+    latter's own events were acknowledged long ago: only the invoice's redelivery is left."""
     rows = await session.execute(
         select(payments).where(
             payments.c.tenant_id == tenant_id,
             payments.c.invoice_id == invoice_id,
-            payments.c.status == "waiting_invoice",
+            payments.c.status.in_(("waiting_invoice", "exporting")),
         )
     )
     return rows.mappings().all()

@@ -281,7 +281,9 @@ async def export_waiting_payments(
             # Marked paid while the payment waited: the operator's decision holds here too.
             await _status(session, base, "not_exported", MARKED_PAID)
             continue
-        await export_payment(ctx, session, tenant_id, event, document, base)
+        # "exporting": an earlier attempt died after its intent; QBO may have the payment already.
+        uncertain = row["status"] == "exporting"
+        await export_payment(ctx, session, tenant_id, event, document, base, uncertain=uncertain)
 
 
 async def _status(session: AsyncSession, base: dict[str, Any], status: str, message: str) -> None:
