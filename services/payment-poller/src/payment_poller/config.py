@@ -18,8 +18,10 @@ class Settings(SyncServiceSettings):
     poll_overlap_s: float = Field(
         300.0, ge=0, description="CDC window starts this long before the cursor (clock skew)"
     )
+    # Short, because a live poll renews it every third of it: what it bounds is how long the
+    # tenants of a crashed replica wait (120 s held a tenant's payments two minutes after a kill).
     poll_lease_s: float = Field(
-        120.0, gt=0, description="A claimed poll lapses after this long (crashed replica)"
+        30.0, gt=0, description="A claimed poll lapses after this long (crashed replica)"
     )
     poll_retry_s: float = Field(
         60.0, gt=0, description="After a failed poll, the tenant is polled again this much later"
