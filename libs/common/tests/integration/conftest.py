@@ -25,6 +25,7 @@ from qbsync_common.messaging.topology import (
     declare_exchanges,
 )
 from qbsync_common.tables import plumbing_tables
+from qbsync_dev.private_servers import PrivateRabbit
 
 
 @pytest.fixture
@@ -73,3 +74,18 @@ def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
         if p.poll() is None:
             p.kill()
             p.wait()
+
+
+@pytest.fixture
+def private_rabbit() -> Iterator[PrivateRabbit]:
+    """A RabbitMQ node of the test's own, booted with qbsync's broker configuration: for tests
+    that restart the broker (F3) or need its configuration (test_broker_config)."""
+    try:
+        node = PrivateRabbit()
+    except FileNotFoundError as exc:
+        pytest.skip(f"needs a RabbitMQ node of its own: {exc}")
+    try:
+        node.start()
+        yield node
+    finally:
+        node.close()

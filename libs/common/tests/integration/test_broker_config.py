@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 
 import aio_pika
 import pytest
@@ -18,24 +17,11 @@ from qbsync_dev.private_servers import PrivateRabbit
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-@pytest.fixture(scope="module")
-def shipped_broker() -> Iterator[PrivateRabbit]:
-    try:
-        node = PrivateRabbit()
-    except FileNotFoundError as exc:
-        pytest.skip(f"needs a broker of its own with qbsync's configuration: {exc}")
-    try:
-        node.start()
-        yield node
-    finally:
-        node.close()
-
-
 async def test_an_oversized_body_is_refused_at_publish_and_the_broker_keeps_serving(
-    shipped_broker: PrivateRabbit,
+    private_rabbit: PrivateRabbit,
 ) -> None:
     queue = f"config-{uuid.uuid4().hex[:8]}"
-    connection = await aio_pika.connect(shipped_broker.url)
+    connection = await aio_pika.connect(private_rabbit.url)
     async with connection:
         setup = await connection.channel()
         await setup.declare_queue(queue, durable=True, arguments={"x-queue-type": "quorum"})

@@ -53,19 +53,6 @@ IN_FLIGHT_EVENTS = 160
 
 
 @pytest.fixture
-def private_rabbit() -> Iterator[PrivateRabbit]:
-    try:
-        node = PrivateRabbit()
-    except FileNotFoundError as exc:
-        pytest.skip(f"F3 needs a broker of its own to restart: {exc}")
-    try:
-        node.start()
-        yield node
-    finally:
-        node.close()
-
-
-@pytest.fixture
 def private_postgres() -> Iterator[PrivatePostgres]:
     try:
         cluster = PrivatePostgres()
