@@ -84,9 +84,9 @@ def good_body(i: int, *, name: str | None = None) -> bytes:
 
 
 def schedule(total: int, poison: bool) -> list[str | None]:
-    """What the i-th slot carries: None for a good event, else a poison kind. Rounds without
-    poison leave the poison slots empty, so both kinds of round send the same good events at
-    the same moments."""
+    """What the i-th slot carries: None for a good event, a poison kind, or "" (a poison slot
+    left empty in a round without poison, so both kinds of round send the same good events at
+    the same moments)."""
     slots: list[str | None] = []
     kinds = 0
     for i in range(total):
@@ -98,27 +98,34 @@ def schedule(total: int, poison: bool) -> list[str | None]:
     return slots
 
 
-def _publish_good(broker: str, queue: str, total: int, poison: bool, start_at: float) -> int:
-    """In a child process: the good events of one round, one slot every 1/RATE s from
-    `start_at` (wall clock, shared with the poison publisher); returns how many were sent."""
-    return aio.run(_good_publisher(broker, queue, schedule(total, poison), start_at))
+def _publish_good(
+    broker: str, queue: str, total: int, poison: bool, start_at: float, rate: int
+) -> int:
+    """In a child process: the good events of one round, one slot every 1/rate s from
+    `start_at` (wall clock, shared with the poison publisher); returns how many were sent.
+    (The rate is passed, not read: a spawned child has the module's defaults.)"""
+    return aio.run(_good_publisher(broker, queue, schedule(total, poison), start_at, rate))
 
 
-def _publish_poison(broker: str, queue: str, total: int, start_at: float) -> tuple[int, int]:
+def _publish_poison(
+    broker: str, queue: str, total: int, start_at: float, rate: int
+) -> tuple[int, int]:
     """In a child process of its own, like a buggy publisher elsewhere: the round's poison in
     its slots; returns how many messages were sent, and how many the broker refused. (In the
     good publisher's process, writing a 10 MB body held its event loop and socket, which is
     the load generator's delay, not the service's.)"""
-    return aio.run(_poison_publisher(broker, queue, schedule(total, True), start_at))
+    return aio.run(_poison_publisher(broker, queue, schedule(total, True), start_at, rate))
 
 
-async def _at(start_at: float, slot: int) -> None:
-    delay = start_at + slot / RATE - time.time()
+async def _at(start_at: float, slot: int, rate: int) -> None:
+    delay = start_at + slot / rate - time.time()
     if delay > 0:
         await asyncio.sleep(delay)
 
 
-async def _good_publisher(broker: str, queue: str, slots: list[str | None], start_at: float) -> int:
+async def _good_publisher(
+    broker: str, queue: str, slots: list[str | None], start_at: float, rate: int
+) -> int:
     connection = await aio_pika.connect(broker)
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
@@ -126,7 +133,7 @@ async def _good_publisher(broker: str, queue: str, slots: list[str | None], star
         for i, slot in enumerate(slots):
             if slot is not None:
                 continue
-            await _at(start_at, i)
+            await _at(start_at, i, rate)
             # Not awaited one by one: a confirm's round trip must not pace the schedule.
             message = aio_pika.Message(good_body(i), message_id=uuid.uuid4().hex)
             pending.append(asyncio.create_task(channel.default_exchange.publish(message, queue)))
@@ -135,14 +142,14 @@ async def _good_publisher(broker: str, queue: str, slots: list[str | None], star
 
 
 async def _poison_publisher(
-    broker: str, queue: str, slots: list[str | None], start_at: float
+    broker: str, queue: str, slots: list[str | None], start_at: float, rate: int
 ) -> tuple[int, int]:
     bad = {i: poison_body(slot, i) for i, slot in enumerate(slots) if slot}
     refused = 0
     connection = await aio_pika.connect(broker)
     async with connection:
         for i, body in bad.items():
-            await _at(start_at, i)
+            await _at(start_at, i, rate)
             # A channel each: the broker's refusal closes the channel it came on.
             channel = await connection.channel(publisher_confirms=True)
             try:
@@ -200,10 +207,12 @@ async def _round(broker: str, poison: bool) -> Round:
             # Both publishers start on the same clock, once both processes are up.
             start_at = time.time() + 3.0
             good_sent = loop.run_in_executor(
-                pool, _publish_good, broker, queue, total, poison, start_at
+                pool, _publish_good, broker, queue, total, poison, start_at, RATE
             )
             sent, refused = (
-                await loop.run_in_executor(pool, _publish_poison, broker, queue, total, start_at)
+                await loop.run_in_executor(
+                    pool, _publish_poison, broker, queue, total, start_at, RATE
+                )
                 if poison
                 else (0, 0)
             )
