@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +14,8 @@ import upstream as up
 from sqlalchemy import text
 from world import Crashed, World, money
 
+from invoice_sync.service_layer import payments
+from qbsync_common.contract.events import TenantConnectionRecovered
 from qbsync_common.contract.tenant_settings import TenantSettings
 
 pytestmark = pytest.mark.integration
@@ -122,6 +125,39 @@ async def test_a_waiting_payment_cut_off_by_a_crash_goes_with_the_invoice_redeli
     [exported] = await world.results("qbsync.payment.exported.v1")
     assert exported["data"]["sync_key"] == payment["Id"]
     assert money(world.records("Invoice")[0]["Balance"]) == Decimal(0)
+
+
+async def test_a_payment_retried_by_a_reconnect_that_died_is_finished_by_its_redelivery(
+    new_world: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The payment failed while the tenant was disconnected (its event was acknowledged then).
+    # The reconnect re-drives it; the process dies after QBO created the payment, before the
+    # payment's transaction commits. The reconnect's redelivery must finish it, once.
+    world, invoice_id = await with_invoice(new_world, EXPORT_ON)
+    world.tokens.connected = False
+    pay = up.payment(invoice_id, "40.00")
+    await world.deliver(pay)
+    assert (await world.payment(pay.payment_id))["status"] == "failed"
+
+    world.tokens.connected = True
+    recovered = TenantConnectionRecovered(realm_id=world.realm, recovered_at=datetime.now(UTC))
+
+    async def killed(*args: Any, **kwargs: Any) -> None:
+        raise Crashed("process killed after QBO answered, before our commit")
+
+    monkeypatch.setattr(payments.outcomes, "emit", killed)
+    with pytest.raises(Crashed):
+        await world.deliver(recovered, event_id="evt-recovered-1")
+    monkeypatch.undo()
+    assert (await world.payment(pay.payment_id))["status"] == "exporting"
+    assert len(world.records("Payment")) == 1
+
+    await world.deliver(recovered, event_id="evt-recovered-1")  # never acknowledged
+
+    assert (await world.payment(pay.payment_id))["status"] == "exported"
+    [payment] = world.records("Payment")  # found by its marker, not created again
+    [exported] = await world.results("qbsync.payment.exported.v1")
+    assert exported["data"]["sync_key"] == payment["Id"]
 
 
 async def test_redelivered_payment_is_exported_once(new_world: Callable[..., Any]) -> None:

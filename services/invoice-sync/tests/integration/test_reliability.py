@@ -15,6 +15,7 @@ from world import World
 from invoice_sync.service_layer import documents
 from invoice_sync.service_layer.synced import record_synced
 from qbo_client import QBOError
+from qbsync_common.contract.events import PartnerSyncFailed
 
 pytestmark = pytest.mark.integration
 
@@ -170,12 +171,15 @@ async def test_steady_state_costs_one_qbo_call_per_invoice(new_world: Callable[.
     assert calls / 10 <= 1.2
 
 
+@pytest.mark.parametrize("failure_meanwhile", [False, True], ids=["alone", "failure-meanwhile"])
 async def test_crash_while_resuming_a_waiting_document_is_resumed_by_the_redelivery(
-    new_world: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+    new_world: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, failure_meanwhile: bool
 ) -> None:
     """partner.synced resumes a waiting invoice; the process dies after the create's intent
     committed ("creating") and before the final commit, which puts the waiting row back. The
-    redelivered partner.synced must finish that document (found as ours in QBO), not skip it."""
+    redelivered partner.synced must finish that document (found as ours in QBO), not skip it,
+    even when a failure of the same partner (a later version's) is handled in between: that
+    failure must not drop the waiting row the redelivery needs."""
     world = await ready(new_world)
     event = up.invoice(partner_id="c-5", partner=up.partner("c-5"))
     await world.deliver(event)
@@ -192,6 +196,18 @@ async def test_crash_while_resuming_a_waiting_document_is_resumed_by_the_redeliv
     assert (await world.document("invoice", event.invoice_id))["status"] == "creating"
 
     monkeypatch.setattr(documents, "record_synced", real)
+    if failure_meanwhile:
+        await world.deliver(
+            PartnerSyncFailed(
+                kind="client",
+                partner_id="c-5",
+                version=2,
+                reason_code="name-conflict",
+                message="A vendor has that name.",
+                operation_id="op-v2",
+            )
+        )
+        assert await world.results("qbsync.document.sync_failed.v1") == []
     await world.deliver(up.partner_synced(key, partner_id="c-5"), event_id="evt-resume-1")
 
     assert (await world.document("invoice", event.invoice_id))["status"] == "synced"

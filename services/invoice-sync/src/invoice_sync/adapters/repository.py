@@ -199,14 +199,19 @@ async def documents_to_redrive(
     return rows.mappings().all()
 
 
-async def failed_payments(
+async def payments_to_redrive(
     session: AsyncSession, tenant_id: str, reasons: Sequence[str]
 ) -> Sequence[RowMapping]:
+    """Payments a reconnect tries again: those that failed for one of `reasons`, and those an
+    earlier re-drive left "exporting" (it died, or QBO failed, after the intent committed): the
+    reconnect event's redelivery is the only thing left to finish them."""
     rows = await session.execute(
         select(payments.c.snapshot).where(
             payments.c.tenant_id == tenant_id,
-            payments.c.status == "failed",
-            payments.c.reason_code.in_(reasons),
+            or_(
+                and_(payments.c.status == "failed", payments.c.reason_code.in_(reasons)),
+                payments.c.status == "exporting",
+            ),
         )
     )
     return rows.mappings().all()

@@ -87,6 +87,11 @@ async def fail_waiting(
             row = await repo.get_document(
                 session, tenant_id, entry["document_kind"], entry["document_id"]
             )
+            if row is not None and row["status"] == "creating":
+                # A resume of it died after its create's intent committed: it may be in QBO
+                # already, and the resuming partner.synced's redelivery, which finds it through
+                # this waiting row, is the only thing left to finish it. Not failed, nor dropped.
+                continue
             if reason not in CONNECTION_REASONS:
                 # A connection failure keeps the document waiting for its partner: the partner's
                 # sync after the reconnect resumes it even if this failure arrived after the

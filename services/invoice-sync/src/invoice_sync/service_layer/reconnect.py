@@ -28,7 +28,7 @@ async def retry_after_reconnect(ctx: Context, tenant_id: str) -> int:
     ctx.profiles.invalidate(tenant_id)
     async with ctx.sessions() as session:
         docs = await repo.documents_to_redrive(session, tenant_id, CONNECTION_REASONS)
-        pays = await repo.failed_payments(session, tenant_id, CONNECTION_REASONS)
+        pays = await repo.payments_to_redrive(session, tenant_id, CONNECTION_REASONS)
 
     async def due(session: AsyncSession, kind: str, doc_id: str, row: RowMapping | None) -> bool:
         return row is not None and redrivable(row["status"], row["reason_code"])
