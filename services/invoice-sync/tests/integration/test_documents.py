@@ -150,21 +150,10 @@ async def test_missing_partner_is_requested_and_the_invoice_resumes(
 async def test_partner_that_cannot_be_synced_fails_the_waiting_invoice(
     new_world: Callable[..., Any],
 ) -> None:
-    from qbsync_common.contract.events import PartnerSyncFailed
-
     world: World = await new_world()
     event = up.invoice(partner_id="c-7")
     await world.deliver(event)
-    await world.deliver(
-        PartnerSyncFailed(
-            kind="client",
-            partner_id="c-7",
-            version=1,
-            reason_code="name-conflict",
-            message="A vendor has that name.",
-            operation_id="op-x",
-        )
-    )
+    await world.deliver(up.partner_failed("c-7", "name-conflict", "A vendor has that name."))
     [failed] = await world.results("qbsync.document.sync_failed.v1")
     assert failed["data"]["reason_code"] == "partner-not-synced"
     assert "A vendor has that name." in failed["data"]["message"]
@@ -179,7 +168,7 @@ async def test_partner_lost_to_a_revoked_connection_fails_the_invoice_until_the_
     reconnect still resumes it."""
     from datetime import UTC, datetime
 
-    from qbsync_common.contract.events import PartnerSyncFailed, TenantConnectionRecovered
+    from qbsync_common.contract.events import TenantConnectionRecovered
 
     world: World = await new_world()
     event = up.invoice(partner_id="c-8", partner=up.partner("c-8"))
@@ -189,14 +178,7 @@ async def test_partner_lost_to_a_revoked_connection_fails_the_invoice_until_the_
         TenantConnectionRecovered(realm_id=world.realm, recovered_at=datetime.now(UTC))
     )
     await world.deliver(
-        PartnerSyncFailed(
-            kind="client",
-            partner_id="c-8",
-            version=1,
-            reason_code="needs-reauthorization",
-            message="The tenant must reconnect QuickBooks.",
-            operation_id="op-y",
-        )
+        up.partner_failed("c-8", "needs-reauthorization", "The tenant must reconnect QuickBooks.")
     )
     [failed] = await world.results("qbsync.document.sync_failed.v1")
     assert failed["data"]["reason_code"] == "needs-reauthorization"

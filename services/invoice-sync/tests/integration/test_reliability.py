@@ -15,7 +15,6 @@ from world import World
 from invoice_sync.service_layer import documents
 from invoice_sync.service_layer.synced import record_synced
 from qbo_client import QBOError
-from qbsync_common.contract.events import PartnerSyncFailed
 
 pytestmark = pytest.mark.integration
 
@@ -198,14 +197,7 @@ async def test_crash_while_resuming_a_waiting_document_is_resumed_by_the_redeliv
     monkeypatch.setattr(documents, "record_synced", real)
     if failure_meanwhile:
         await world.deliver(
-            PartnerSyncFailed(
-                kind="client",
-                partner_id="c-5",
-                version=2,
-                reason_code="name-conflict",
-                message="A vendor has that name.",
-                operation_id="op-v2",
-            )
+            up.partner_failed("c-5", "name-conflict", "A vendor has that name.", version=2)
         )
         assert await world.results("qbsync.document.sync_failed.v1") == []
     await world.deliver(up.partner_synced(key, partner_id="c-5"), event_id="evt-resume-1")

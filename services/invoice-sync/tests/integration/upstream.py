@@ -12,9 +12,11 @@ from qbsync_common.contract.events import (
     InvoiceStatusChanged,
     PartnerSnapshot,
     PartnerSynced,
+    PartnerSyncFailed,
     PaymentRecordedUpstream,
     ProjectSynced,
 )
+from qbsync_common.contract.partner_results import PartnerFailureReason
 from qbsync_common.contract.tenants import EntityChange, QboEntitiesChanged
 from qbsync_common.contract.values import DocumentLine
 
@@ -86,6 +88,24 @@ def partner_synced(sync_key: str, partner_id: str = "c-1", kind: str = "client")
         sync_key=sync_key,
         sync_token="0",
         adopted=False,
+        operation_id=f"op-{uuid.uuid4().hex[:8]}",
+    )
+
+
+def partner_failed(
+    partner_id: str,
+    reason_code: PartnerFailureReason,
+    message: str,
+    *,
+    version: int = 1,
+    kind: str = "client",
+) -> PartnerSyncFailed:
+    return PartnerSyncFailed(
+        kind=kind,
+        partner_id=partner_id,
+        version=version,
+        reason_code=reason_code,
+        message=message,
         operation_id=f"op-{uuid.uuid4().hex[:8]}",
     )
 
