@@ -25,6 +25,7 @@ from qbsync_common.contract.values import DocumentLine
 from qbsync_common.messaging.topology import RESULTS_EXCHANGE, declare_exchanges
 from qbsync_common.migrations import upgrade
 from qbsync_dev.database import ensure_database
+from qbsync_dev.stats import pct
 
 BROKER = os.environ.get("QBSYNC_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/")
 ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432"
@@ -73,11 +74,6 @@ async def _qbo_calls(emulator: str, realms: list[str]) -> int:
             stats.raise_for_status()
             total += int(stats.json()["total"])
     return total
-
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 async def _tenants(emulator: str) -> dict[str, tuple[str, str]]:
@@ -254,8 +250,8 @@ async def run() -> list[tuple[str, str]]:
                 f"invoices end to end ({INVOICES} over {TENANTS} tenants)",
                 f"{INVOICES / elapsed:,.1f} invoices/s",
             ),
-            ("publish → document.synced p50", f"{_pct(latencies, 0.5) * 1000:,.0f} ms"),
-            ("publish → document.synced p99", f"{_pct(latencies, 0.99) * 1000:,.0f} ms"),
+            ("publish → document.synced p50", f"{pct(latencies, 0.5) * 1000:,.0f} ms"),
+            ("publish → document.synced p99", f"{pct(latencies, 0.99) * 1000:,.0f} ms"),
             ("issue 7 target: QBO calls per invoice", judge_calls(calls, INVOICES)),
         ]
     finally:

@@ -39,6 +39,7 @@ from qbsync_common.settings import ServiceSettings
 from qbsync_common.tables import plumbing_tables
 from qbsync_common.tenant_settings import StaticTenantSettings
 from qbsync_dev.database import ensure_database
+from qbsync_dev.stats import pct
 
 BROKER = os.environ.get("QBSYNC_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/")
 DATABASE = "postgresql+asyncpg://postgres@127.0.0.1:5432/qbsync_bench_partner_sync"
@@ -107,11 +108,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
 
 
 class Bench:
@@ -285,8 +281,8 @@ async def _multi_tenant(bench: Bench) -> list[tuple[str, str]]:
             f"{len(items)} events over {config.tenants} tenants: events/s end to end",
             f"{len(items) / elapsed:.0f}",
         ),
-        ("publish → partner.synced p50", f"{_pct(latencies, 0.5) * 1000:.0f} ms"),
-        ("publish → partner.synced p99", f"{_pct(latencies, 0.99) * 1000:.0f} ms"),
+        ("publish → partner.synced p50", f"{pct(latencies, 0.5) * 1000:.0f} ms"),
+        ("publish → partner.synced p99", f"{pct(latencies, 0.99) * 1000:.0f} ms"),
         ("QBO calls per partner incl. index loads", f"{calls:.2f}"),
     ]
 

@@ -43,6 +43,7 @@ from qbsync_common.messaging.topology import RESULTS_EXCHANGE, declare_exchanges
 from qbsync_common.tables import plumbing_tables
 from qbsync_common.tenant_settings import StaticTenantSettings
 from qbsync_dev.database import ensure_database
+from qbsync_dev.stats import pct
 
 BROKER = os.environ.get("QBSYNC_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/")
 DATABASE = "postgresql+asyncpg://postgres@127.0.0.1:5432/qbsync_bench"
@@ -61,11 +62,6 @@ def _free_port() -> int:
 
 def _no_crash(point: str) -> None:
     """Delivery's crash hook: the benchmark injects no faults."""
-
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 class Bench:
@@ -364,14 +360,14 @@ async def run() -> list[tuple[str, str]]:
         hooked = await _latencies(bench, webhooks=True)
         polled = await _latencies(bench, webhooks=False)
         rows = [
-            ("webhook → payment.received p50", f"{_pct(hooked, 0.5) * 1000:.0f} ms"),
+            ("webhook → payment.received p50", f"{pct(hooked, 0.5) * 1000:.0f} ms"),
             (
                 "webhook → payment.received p95 (target < 2000 ms)",
-                f"{_pct(hooked, 0.95) * 1000:.0f} ms",
+                f"{pct(hooked, 0.95) * 1000:.0f} ms",
             ),
             (
                 f"polling only ({POLL_INTERVAL_S}s interval) p95 (target < {POLL_INTERVAL_S + 1} s)",
-                f"{_pct(polled, 0.95):.2f} s",
+                f"{pct(polled, 0.95):.2f} s",
             ),
             (
                 "QBO calls per poll of an idle tenant (target 1)",

@@ -46,6 +46,7 @@ from qbsync_common.messaging.consumer import Delivery, Handler
 from qbsync_common.messaging.errors import PermanentError
 from qbsync_dev.bench_plumbing import BROKER, bench_service, partner_synced
 from qbsync_dev.private_servers import PrivateRabbit
+from qbsync_dev.stats import pct
 
 RATE = int(os.environ.get("QBSYNC_BENCH_POISON_RATE", "200"))  # good events/s
 SECONDS = float(os.environ.get("QBSYNC_BENCH_POISON_SECONDS", "8"))
@@ -236,11 +237,6 @@ async def _parked(broker: str, parking_queue: str, expected: int) -> int:
             await asyncio.sleep(0.2)
 
 
-def _p99(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-
-
 async def run() -> list[tuple[str, str]]:
     with contextlib.ExitStack() as stack:
         try:
@@ -259,8 +255,8 @@ async def run() -> list[tuple[str, str]]:
             mixed.append(await _round(broker, poison=True))
     # One p99 over every round's lags of a kind: thousands of samples, steadier than the median
     # of a few rounds' p99s (which the per-round figures show).
-    baseline = _p99([lag for r in clean for lag in r.lags])
-    with_poison = _p99([lag for r in mixed for lag in r.lags])
+    baseline = pct([lag for r in clean for lag in r.lags], 0.99)
+    with_poison = pct([lag for r in mixed for lag in r.lags], 0.99)
     change = with_poison / baseline - 1
     sent = sum(r.poison for r in mixed)
     refused = sum(r.refused for r in mixed)
@@ -269,8 +265,8 @@ async def run() -> list[tuple[str, str]]:
     verdict = "PASS" if change <= TOLERANCE and accounted else "FAIL"
     return [
         ("good events/s, seconds per round, rounds of each kind", f"{RATE}, {SECONDS:g}, {ROUNDS}"),
-        ("good p99 lag without poison, each round (ms)", _ms([_p99(r.lags) for r in clean])),
-        ("good p99 lag with 1% poison, each round (ms)", _ms([_p99(r.lags) for r in mixed])),
+        ("good p99 lag without poison, each round (ms)", _ms([pct(r.lags, 0.99) for r in clean])),
+        ("good p99 lag with 1% poison, each round (ms)", _ms([pct(r.lags, 0.99) for r in mixed])),
         (
             "poison sent / refused by the broker at publish / parked",
             f"{sent} / {refused} / {parked}",

@@ -60,6 +60,7 @@ from qbsync_dev.demo.environment import DemoEnvironment
 from qbsync_dev.demo.player import configured_statuses
 from qbsync_dev.demo.results import ResultFeed
 from qbsync_dev.stack import StackSpec
+from qbsync_dev.stats import pct
 from qbsync_dev.workload import (
     Mix,
     Tally,
@@ -198,11 +199,6 @@ def publish_to_qbo(
             if at is not None and stamp is not None:
                 latencies.append(datetime.fromisoformat(stamp).timestamp() + 0.5 - at)
     return latencies
-
-
-def pct(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
 
 
 # --- the private stack ----------------------------------------------------------------------
