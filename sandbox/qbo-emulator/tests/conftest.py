@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,6 +18,9 @@ import uvicorn
 
 from qbo_emulator.app import create_app
 from qbo_emulator.config import EmulatorConfig
+
+# The tests' shared helpers (emulator_http) import by name, like the other packages' harnesses.
+sys.path.insert(0, str(Path(__file__).parent))
 
 # python-quickbooks talks through requests-oauthlib, which refuses http:// without this.
 os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")

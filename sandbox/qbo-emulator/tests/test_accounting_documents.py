@@ -9,26 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
+from emulator_http import Api, fault_code, first_id, ok
 
 pytestmark = pytest.mark.integration
-
-Api = Callable[..., httpx.Response]
-
-
-def ok(response: httpx.Response) -> dict[str, Any]:
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json(parse_float=Decimal)
-    return body
-
-
-def fault_code(response: httpx.Response) -> str:
-    assert response.status_code == 400, response.text
-    return str(response.json()["Fault"]["Error"][0]["code"])
-
-
-def first_id(api: Api, entity: str, where: str) -> str:
-    rows = ok(api("GET", "query", params={"query": f"select * from {entity} where {where}"}))
-    return str(rows["QueryResponse"][entity][0]["Id"])
 
 
 def new_customer(api: Api, **fields: Any) -> dict[str, Any]:

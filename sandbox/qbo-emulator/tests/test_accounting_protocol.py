@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from emulator_http import Api, first_id
 
 pytestmark = pytest.mark.integration
-
-Api = Callable[..., httpx.Response]
 
 
 def ok(response: httpx.Response) -> dict[str, Any]:
@@ -270,8 +268,3 @@ def _wrong_shapes(api: Api) -> list[tuple[str, dict[str, Any], str]]:
         ("invoice", {"CustomerRef": customer, "Line": [sales], "TxnDate": 20240101}, "TxnDate"),
         ("invoice", {"CustomerRef": customer, "Line": "one line"}, "Line"),
     ]
-
-
-def first_id(api: Api, entity: str, where: str) -> str:
-    rows = ok(api("GET", "query", params={"query": f"select * from {entity} where {where}"}))
-    return str(rows["QueryResponse"][entity][0]["Id"])

@@ -3,27 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
+from emulator_http import Api, first_id, ok
 
 pytestmark = pytest.mark.integration
-
-Api = Callable[..., httpx.Response]
-
-
-def ok(response: httpx.Response) -> dict[str, Any]:
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json(parse_float=Decimal)
-    return body
-
-
-def first_id(api: Api, entity: str, where: str) -> str:
-    rows = ok(api("GET", "query", params={"query": f"select * from {entity} where {where}"}))
-    return str(rows["QueryResponse"][entity][0]["Id"])
 
 
 def new_bill(api: Api, amount: str) -> dict[str, Any]:

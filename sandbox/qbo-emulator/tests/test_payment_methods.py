@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-import httpx
 import pytest
+from emulator_http import Api, fault_code, ok
 
 pytestmark = pytest.mark.integration
-
-Api = Callable[..., httpx.Response]
-
-
-def ok(response: httpx.Response) -> dict[str, Any]:
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json(parse_float=Decimal)
-    return body
-
-
-def fault_code(response: httpx.Response) -> str:
-    assert response.status_code == 400, response.text
-    return str(response.json()["Fault"]["Error"][0]["code"])
 
 
 def methods(api: Api, where: str = "") -> dict[str, dict[str, Any]]:

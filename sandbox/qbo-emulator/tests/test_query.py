@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
+from emulator_http import Api
 
 from qbo_emulator.accounting import properties
 from qbo_emulator.accounting.catalogue import SPECS
 from qbo_emulator.accounting.faults import ApiFault
 from qbo_emulator.accounting.query import parse
-
-Api = Callable[..., httpx.Response]
 
 
 @pytest.mark.parametrize(
