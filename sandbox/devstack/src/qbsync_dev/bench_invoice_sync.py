@@ -24,24 +24,12 @@ from qbsync_common.contract.registry import encode, new_event
 from qbsync_common.contract.values import DocumentLine
 from qbsync_common.messaging.topology import RESULTS_EXCHANGE, declare_exchanges
 from qbsync_common.migrations import upgrade
+from qbsync_dev.bench_common import pct, size_from_env
 from qbsync_dev.database import ensure_database
-from qbsync_dev.stats import pct
 
 BROKER = os.environ.get("QBSYNC_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/")
 ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432"
 TOKEN = "bench-invoice-sync"
-
-
-def size_from_env(name: str, default: int) -> int:
-    """A positive size from the environment, or an error naming the variable."""
-    raw = os.environ.get(name, str(default))
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, not {raw!r}")
-    return value
 
 
 INVOICES = size_from_env("QBSYNC_BENCH_IS_INVOICES", 5000)

@@ -42,8 +42,8 @@ from qbsync_common.messaging.consumer import Delivery, as_handler
 from qbsync_common.messaging.topology import RESULTS_EXCHANGE, declare_exchanges
 from qbsync_common.tables import plumbing_tables
 from qbsync_common.tenant_settings import StaticTenantSettings
+from qbsync_dev.bench_common import pct
 from qbsync_dev.database import ensure_database
-from qbsync_dev.stats import pct
 
 BROKER = os.environ.get("QBSYNC_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/")
 DATABASE = "postgresql+asyncpg://postgres@127.0.0.1:5432/qbsync_bench"

@@ -34,12 +34,13 @@ from qbsync_common.messaging.consumer import Delivery, Handler
 from qbsync_common.messaging.topology import RESULTS_EXCHANGE, ConsumerSpec, declare_exchanges
 from qbsync_common.settings import ServiceSettings
 from qbsync_common.tables import plumbing_tables
+from qbsync_dev.bench_common import size_from_env
 from qbsync_dev.broker import VhostUnavailable, private_vhost
 from qbsync_dev.database import ensure_database
 
 BROKER = os.environ.get("QBSYNC_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/")
 DATABASE = "postgresql+asyncpg://postgres@127.0.0.1:5432/qbsync_bench"
-N = int(os.environ.get("QBSYNC_BENCH_EVENTS", "5000"))
+N = size_from_env("QBSYNC_BENCH_EVENTS", 5000)
 PUBLISH_WINDOW = 500  # unconfirmed publishes in flight
 
 

@@ -27,7 +27,6 @@ import asyncio
 import contextlib
 import json
 import multiprocessing
-import os
 import time
 import uuid
 from collections.abc import Mapping
@@ -44,13 +43,13 @@ from qbsync_common.contract.registry import encode, new_event
 from qbsync_common.messaging.batch import Batched
 from qbsync_common.messaging.consumer import Delivery, Handler
 from qbsync_common.messaging.errors import PermanentError
+from qbsync_dev.bench_common import pct, size_from_env
 from qbsync_dev.bench_plumbing import BROKER, bench_service, partner_synced
 from qbsync_dev.private_servers import PrivateRabbit
-from qbsync_dev.stats import pct
 
-RATE = int(os.environ.get("QBSYNC_BENCH_POISON_RATE", "200"))  # good events/s
-SECONDS = float(os.environ.get("QBSYNC_BENCH_POISON_SECONDS", "8"))
-ROUNDS = int(os.environ.get("QBSYNC_BENCH_POISON_ROUNDS", "3"))  # of each kind
+RATE = size_from_env("QBSYNC_BENCH_POISON_RATE", 200)  # good events/s
+SECONDS = size_from_env("QBSYNC_BENCH_POISON_SECONDS", 8)
+ROUNDS = size_from_env("QBSYNC_BENCH_POISON_ROUNDS", 3)  # of each kind
 POISON_EVERY = 100  # 1%
 POISON_KINDS = ("malformed-json", "invalid-data", "huge-body", "unknown-type", "permanent")
 TOLERANCE = 0.10

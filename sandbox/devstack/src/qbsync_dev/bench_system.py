@@ -44,6 +44,7 @@ from qbsync_common.contract.registry import encode, exchange_of, new_event
 from qbsync_common.messaging.publisher import Publisher, open_publisher_channel
 from qbsync_common.messaging.topology import UPSTREAM_RESULTS_QUEUE
 from qbsync_dev import supervisor
+from qbsync_dev.bench_common import pct
 from qbsync_dev.bench_plumbing import raw_throughput
 from qbsync_dev.broker import private_vhost, queued_messages
 from qbsync_dev.census import take_census
@@ -60,7 +61,6 @@ from qbsync_dev.demo.environment import DemoEnvironment
 from qbsync_dev.demo.player import configured_statuses
 from qbsync_dev.demo.results import ResultFeed
 from qbsync_dev.stack import StackSpec
-from qbsync_dev.stats import pct
 from qbsync_dev.workload import (
     Mix,
     Tally,
